@@ -1,0 +1,58 @@
+import { open, stat } from 'node:fs/promises';
+import { ModelCorruptError, ModelIsDirectoryError, ModelNotFoundError, ModelNotReadableError } from '../../core/errors.js';
+
+/** Signatures of files people mistake for models, so the error can say what the file is. */
+const KNOWN_SIGNATURES: ReadonlyArray<{ bytes: number[]; name: string }> = [
+  { bytes: [0x89, 0x50, 0x4e, 0x47], name: 'a PNG image' },
+  { bytes: [0xff, 0xd8, 0xff], name: 'a JPEG image' },
+  { bytes: [0x50, 0x4b, 0x03, 0x04], name: 'a ZIP archive (a PyTorch checkpoint or a wheel?)' },
+  { bytes: [0x25, 0x50, 0x44, 0x46], name: 'a PDF document' },
+  { bytes: [0x7f, 0x45, 0x4c, 0x46], name: 'an ELF executable' },
+  { bytes: [0x1f, 0x8b], name: 'a gzip archive (unpack it first)' },
+  { bytes: [0x3c], name: 'an HTML or XML page (a failed download?)' },
+  { bytes: [0x7b], name: 'a JSON file' },
+];
+
+/** The first bytes of a file, after checking it exists, is a file and is readable. */
+export async function readFileHead(path: string, length: number): Promise<{ head: Buffer; size: number }> {
+  let info;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw fsError(error, path);
+  }
+  if (info.isDirectory()) throw new ModelIsDirectoryError(path);
+  if (info.size === 0) throw new ModelCorruptError(path, 'the file is empty (0 bytes)');
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw fsError(error, path);
+  }
+  try {
+    const head = Buffer.alloc(Math.min(length, info.size));
+    await handle.read(head, 0, head.length, 0);
+    return { head, size: info.size };
+  } finally {
+    await handle.close();
+  }
+}
+
+export function describeForeignFile(head: Buffer): string {
+  // .pte programs are FlatBuffers whose file identifier "ET" + version sits at offset 4.
+  if (head.subarray(4, 6).toString('latin1') === 'ET') return 'an ExecuTorch .pte program, which the llama.cpp engine cannot run';
+  for (const { bytes, name } of KNOWN_SIGNATURES) {
+    if (bytes.every((b, i) => head[i] === b)) return `it is ${name}`;
+  }
+  const magic = [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `unknown format, first bytes ${magic}`;
+}
+
+function fsError(error: unknown, path: string): Error {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new ModelNotFoundError(path);
+  if (code === 'EACCES' || code === 'EPERM') return new ModelNotReadableError(path);
+  if (code === 'EISDIR') return new ModelIsDirectoryError(path);
+  return error instanceof Error ? error : new Error(String(error));
+}
+

@@ -1,0 +1,178 @@
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import { planBackends } from '../../core/backend-policy.js';
+import type { Engine, EngineGeneration, EngineSequence, LoadedModel, LoadOptions, ModelInfo } from '../../core/engine.js';
+import { BackendUnavailableError, CancelledError } from '../../core/errors.js';
+import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
+import type { SamplingOptions } from '../../core/sampling.js';
+import type { BackendAttempt, BackendChoice, BackendName } from '../../core/types.js';
+import { readGguf, type GgufSummary } from '../gguf/reader.js';
+import { describeLoadFailure, detectBackends, llamaRuntime } from './runtime.js';
+
+export interface LlamaCppEngineOptions {
+  /** Memory the model may use, in bytes (the OS's available memory, or a configured budget). */
+  availableMemoryBytes: () => number;
+}
+
+/** The llama.cpp engine, through node-llama-cpp: GGUF models on CPU, Vulkan or CUDA. */
+export class LlamaCppEngine implements Engine {
+  readonly name = 'llama.cpp';
+
+  constructor(private readonly options: LlamaCppEngineOptions) {}
+
+  async load(options: LoadOptions): Promise<LoadedModel> {
+    const started = performance.now();
+    const gguf = await readGguf(options.modelPath);
+    const estimate = estimateMemory({ weightsBytes: gguf.fileSize, layers: gguf.layers, kvWidth: gguf.kvWidth }, options.contextSize);
+    assertFitsInMemory(estimate, this.options.availableMemoryBytes());
+
+    const plan = planBackends(options.backend, options.backend === 'auto' ? await detectBackends() : []);
+    const attempts: BackendAttempt[] = [...plan.skipped];
+    for (const backend of plan.candidates) {
+      if (options.signal?.aborted) throw new CancelledError('Model loading');
+      try {
+        const loaded = await this.loadOn(backend, options, gguf);
+        const reason = options.backend === 'auto' ? autoReason(backend, attempts) : `requested with --backend ${backend}`;
+        attempts.push({ backend, outcome: 'used', reason });
+        const choice: BackendChoice = { backend, devices: loaded.devices, reason, attempts };
+        return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started);
+      } catch (error) {
+        attempts.push({ backend, outcome: 'failed', reason: describeLoadFailure(backend, error) });
+      }
+    }
+    const last = attempts.at(-1);
+    throw new BackendUnavailableError(
+      options.backend,
+      last?.reason ?? 'no backend could load the model',
+      attempts.map((a) => `${a.backend}: ${a.outcome} (${a.reason})`),
+    );
+  }
+
+  private async loadOn(backend: BackendName, options: LoadOptions, gguf: GgufSummary) {
+    const llama = await llamaRuntime(backend);
+    const devices = backend === 'cpu' ? [] : await llama.getGpuDeviceNames();
+    if (backend !== 'cpu' && devices.length === 0) {
+      throw new Error(
+        backend === 'vulkan'
+          ? 'llama.cpp sees no Vulkan GPU device (software devices such as llvmpipe are hidden; set GGML_VK_VISIBLE_DEVICES=0 to use one)'
+          : 'no CUDA device found',
+      );
+    }
+    const model = await llama.loadModel({ modelPath: gguf.path, gpuLayers: backend === 'cpu' ? 0 : 'max' });
+    try {
+      const context = await model.createContext({
+        contextSize: options.contextSize,
+        sequences: 1,
+        // node-llama-cpp defaults to every logical CPU; on a VM whose cores are
+        // oversubscribed that spins ggml's barrier and runs ~100x slower.
+        threads: options.threads ?? llama.cpuMathCores,
+      });
+      return { model, context, devices };
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+  }
+}
+
+function autoReason(backend: BackendName, attempts: readonly BackendAttempt[]): string {
+  const passed = attempts.filter((a) => a.backend !== backend).map((a) => `${a.backend} ${a.outcome}: ${a.reason}`);
+  return passed.length === 0 ? `auto: ${backend} is the best backend available` : `auto: chose ${backend} (${passed.join('; ')})`;
+}
+
+function toModelInfo(gguf: GgufSummary): ModelInfo {
+  return {
+    path: gguf.path,
+    architecture: gguf.architecture,
+    trainContextSize: gguf.contextLength,
+    vocabularySize: gguf.vocabularySize,
+    ...(gguf.chatTemplate ? { chatTemplate: gguf.chatTemplate } : {}),
+    ...(gguf.specialTokens.bos?.text ? { bosToken: gguf.specialTokens.bos.text } : {}),
+    ...(gguf.specialTokens.eos?.text ? { eosToken: gguf.specialTokens.eos.text } : {}),
+    addBosToken: gguf.addBosToken,
+    ...(gguf.specialTokens.bos ? { bosTokenId: gguf.specialTokens.bos.id } : {}),
+  };
+}
+
+class LlamaCppLoadedModel implements LoadedModel {
+  readonly engine = 'llama.cpp';
+  readonly contextSize: number;
+
+  constructor(
+    private readonly model: LlamaModel,
+    private readonly context: LlamaContext,
+    readonly info: ModelInfo,
+    readonly backend: BackendChoice,
+    readonly loadMs: number,
+  ) {
+    this.contextSize = context.contextSize;
+  }
+
+  tokenize(text: string, options: { special: boolean }): number[] {
+    return this.model.tokenize(text, options.special);
+  }
+
+  detokenize(tokens: readonly number[]): string {
+    return this.model.detokenize(tokens as Token[]);
+  }
+
+  isEndOfGeneration(token: number): boolean {
+    return this.model.isEogToken(token as Token);
+  }
+
+  createSequence(): EngineSequence {
+    return new LlamaCppSequence(this.context.getSequence());
+  }
+
+  async unload(): Promise<void> {
+    await this.context.dispose();
+    await this.model.dispose();
+  }
+}
+
+class LlamaCppSequence implements EngineSequence {
+  constructor(private readonly sequence: LlamaContextSequence) {}
+
+  get cachedTokens(): readonly number[] {
+    return this.sequence.contextTokens;
+  }
+
+  async begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration> {
+    const cached = this.sequence.contextTokens;
+    let common = 0;
+    while (common < cached.length && common < prompt.length && cached[common] === prompt[common]) common++;
+    // The last prompt token is always evaluated again: its logits give the first answer token.
+    if (common === prompt.length) common--;
+    if (common < this.sequence.nextTokenIndex) {
+      await this.sequence.eraseContextTokenRanges([{ start: common, end: this.sequence.nextTokenIndex }]);
+    }
+    const penalize = sampling.repeatPenalty > 1 || sampling.frequencyPenalty > 0 || sampling.presencePenalty > 0;
+    const tokens = this.sequence.evaluate(prompt.slice(common) as Token[], {
+      temperature: sampling.temperature,
+      topK: sampling.topK,
+      topP: sampling.topP,
+      minP: sampling.minP,
+      ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
+      ...(penalize
+        ? {
+            repeatPenalty: {
+              punishTokens: () => this.sequence.contextTokens.slice(-sampling.repeatLastN),
+              maxPunishTokens: sampling.repeatLastN,
+              penalty: sampling.repeatPenalty,
+              frequencyPenalty: sampling.frequencyPenalty,
+              presencePenalty: sampling.presencePenalty,
+            },
+          }
+        : {}),
+      yieldEogToken: true,
+    });
+    return { reusedTokens: common, tokens: tokens[Symbol.asyncIterator]() };
+  }
+
+  async clear(): Promise<void> {
+    await this.sequence.clearHistory();
+  }
+
+  dispose(): void {
+    this.sequence.dispose();
+  }
+}

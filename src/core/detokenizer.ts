@@ -1,0 +1,44 @@
+/**
+ * Turns a stream of token ids into text pieces that never split a
+ * multi-byte character. A token can carry half of a UTF-8 sequence (emoji,
+ * Hangul in byte-level BPE); the engine then decodes it to U+FFFD. We hold
+ * such tokens back until the character is complete.
+ */
+const REPLACEMENT = '\uFFFD';
+/** A UTF-8 character is at most 4 bytes, so 4 held tokens are enough to complete it. */
+const MAX_HELD_TOKENS = 4;
+/** Previous tokens decoded along with new ones so tokenizers that look back (leading spaces) decode right. */
+const CONTEXT_TOKENS = 4;
+
+export class StreamingDetokenizer {
+  private context: number[] = [];
+  private pending: number[] = [];
+
+  constructor(private readonly detokenize: (tokens: readonly number[]) => string) {}
+
+  /** Adds one token; returns the text that is now safe to show ('' while holding). */
+  push(token: number): string {
+    this.pending.push(token);
+    const text = this.decodePending();
+    if (text.endsWith(REPLACEMENT) && this.pending.length < MAX_HELD_TOKENS) return '';
+    return this.commit(text);
+  }
+
+  /** Returns whatever is still held (at the end of generation). */
+  flush(): string {
+    if (this.pending.length === 0) return '';
+    return this.commit(this.decodePending());
+  }
+
+  private decodePending(): string {
+    const before = this.detokenize(this.context);
+    const all = this.detokenize([...this.context, ...this.pending]);
+    return all.startsWith(before) ? all.slice(before.length) : this.detokenize(this.pending);
+  }
+
+  private commit(text: string): string {
+    this.context = [...this.context, ...this.pending].slice(-CONTEXT_TOKENS);
+    this.pending = [];
+    return text;
+  }
+}

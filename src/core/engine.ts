@@ -1,0 +1,78 @@
+import type { SamplingOptions } from './sampling.js';
+import type { BackendChoice, BackendRequest } from './types.js';
+
+/**
+ * The engine port. An engine does only what only it can do: load a model
+ * file, tokenize, evaluate tokens into its KV cache and sample the next
+ * token. Chat templates, stop rules, streaming text and stats live in the core.
+ */
+export interface Engine {
+  readonly name: string;
+  load(options: LoadOptions): Promise<LoadedModel>;
+}
+
+export interface LoadOptions {
+  modelPath: string;
+  /** Context window in tokens. */
+  contextSize: number;
+  threads?: number;
+  backend: BackendRequest;
+  signal?: AbortSignal;
+}
+
+/** What the model file says about itself. */
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  trainContextSize: number;
+  vocabularySize: number;
+  /** The Jinja chat template from the model's metadata, if it has one. */
+  chatTemplate?: string;
+  bosToken?: string;
+  eosToken?: string;
+  /** Whether the tokenizer expects a BOS token in front of the prompt. */
+  addBosToken: boolean;
+  bosTokenId?: number;
+}
+
+export interface LoadedModel {
+  readonly engine: string;
+  readonly info: ModelInfo;
+  readonly backend: BackendChoice;
+  readonly loadMs: number;
+  readonly contextSize: number;
+  /** `special: true` parses control tokens such as `<|im_start|>` in the text. */
+  tokenize(text: string, options: { special: boolean }): number[];
+  /** Text of the tokens; may end in U+FFFD when a multi-byte character is split. */
+  detokenize(tokens: readonly number[]): string;
+  /** End-of-generation tokens (EOS, end of turn). */
+  isEndOfGeneration(token: number): boolean;
+  createSequence(): EngineSequence;
+  unload(): Promise<void>;
+}
+
+/** One conversation's slot in the KV cache. */
+export interface EngineSequence {
+  /** Tokens currently held in the KV cache, in order. */
+  readonly cachedTokens: readonly number[];
+  /**
+   * Prepares a generation for `prompt`: keeps the longest common prefix
+   * already in the KV cache and drops the rest. Evaluation starts when the
+   * returned iterator is first pulled, and each pull yields one sampled token.
+   */
+  begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration>;
+  /** Drops everything from the KV cache. */
+  clear(): Promise<void>;
+  dispose(): void;
+}
+
+export interface EngineGeneration {
+  /** Prompt tokens reused from the KV cache. */
+  readonly reusedTokens: number;
+  readonly tokens: AsyncIterator<number>;
+}
+
+/** Reads the process's peak memory; the platform provides it. */
+export interface MemoryProbe {
+  peakRssBytes(): number;
+}

@@ -1,0 +1,167 @@
+/**
+ * Typed errors: one class per failure a user can act on. Each has a stable
+ * `code`, the value involved, a hint saying what to do next, and the exit
+ * code the CLI uses for it. Expected failures never need a stack trace.
+ */
+export type ErrorCode =
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_NOT_READABLE'
+  | 'MODEL_IS_DIRECTORY'
+  | 'MODEL_NOT_A_MODEL_FILE'
+  | 'MODEL_CORRUPT'
+  | 'MODEL_UNSUPPORTED_ARCHITECTURE'
+  | 'MODEL_UNKNOWN'
+  | 'MODEL_FETCH_FAILED'
+  | 'MODEL_CHECKSUM_MISMATCH'
+  | 'BACKEND_UNAVAILABLE'
+  | 'NOT_ENOUGH_MEMORY'
+  | 'PROMPT_TOO_LONG'
+  | 'CANCELLED'
+  | 'INVALID_OPTION'
+  | 'ENGINE_FAILED';
+
+/** Exit codes, documented in README.md (Troubleshooting). */
+export const exitCodes: Record<ErrorCode, number> = {
+  INVALID_OPTION: 2,
+  MODEL_NOT_FOUND: 3,
+  MODEL_NOT_READABLE: 3,
+  MODEL_IS_DIRECTORY: 3,
+  MODEL_NOT_A_MODEL_FILE: 3,
+  MODEL_CORRUPT: 3,
+  MODEL_UNSUPPORTED_ARCHITECTURE: 3,
+  MODEL_UNKNOWN: 3,
+  MODEL_FETCH_FAILED: 4,
+  MODEL_CHECKSUM_MISMATCH: 4,
+  BACKEND_UNAVAILABLE: 5,
+  NOT_ENOUGH_MEMORY: 6,
+  PROMPT_TOO_LONG: 7,
+  ENGINE_FAILED: 8,
+  CANCELLED: 130,
+};
+
+export class OnboardError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, message: string, hint: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+    this.details = details;
+  }
+
+  get exitCode(): number {
+    return exitCodes[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string; details: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, hint: this.hint, details: this.details };
+  }
+}
+
+export class ModelNotFoundError extends OnboardError {
+  constructor(readonly path: string) {
+    super('MODEL_NOT_FOUND', `Model file not found: ${path}`, 'Check the path, or run `onboard models pull` to fetch the default model.', { path });
+  }
+}
+
+export class ModelNotReadableError extends OnboardError {
+  constructor(readonly path: string) {
+    super('MODEL_NOT_READABLE', `Model file is not readable by this user: ${path}`, `Fix its permissions (for example \`chmod a+r ${path}\`) or run as a user who can read it.`, { path });
+  }
+}
+
+export class ModelIsDirectoryError extends OnboardError {
+  constructor(readonly path: string) {
+    super('MODEL_IS_DIRECTORY', `Expected a model file but found a directory: ${path}`, 'Pass the path of the .gguf file inside it.', { path });
+  }
+}
+
+export class NotAModelFileError extends OnboardError {
+  constructor(readonly path: string, readonly found: string) {
+    super('MODEL_NOT_A_MODEL_FILE', `Not a model file: ${path} (${found})`, 'Pass a GGUF model file (it starts with the bytes "GGUF"); `onboard models list` shows the models you have.', { path, found });
+  }
+}
+
+export class ModelCorruptError extends OnboardError {
+  constructor(readonly path: string, readonly reason: string) {
+    super('MODEL_CORRUPT', `Model file is truncated or corrupt: ${path} (${reason})`, 'Download it again: `onboard models rm <id>` then `onboard models pull <id>`, or copy the file again.', { path, reason });
+  }
+}
+
+export class UnsupportedArchitectureError extends OnboardError {
+  constructor(readonly path: string, readonly architecture: string) {
+    super('MODEL_UNSUPPORTED_ARCHITECTURE', `Model architecture "${architecture}" is not supported by this llama.cpp build: ${path}`, 'Use a model with a supported architecture (llama, qwen2, gemma, phi3, ...), or upgrade node-llama-cpp.', { path, architecture });
+  }
+}
+
+export class UnknownModelError extends OnboardError {
+  constructor(readonly id: string, readonly known: readonly string[]) {
+    super('MODEL_UNKNOWN', `Unknown model "${id}"`, `Pass a path to a .gguf file, or one of: ${known.join(', ')}.`, { id, known });
+  }
+}
+
+export class ModelFetchError extends OnboardError {
+  constructor(readonly source: string, reason: string, readonly attempts: readonly string[] = []) {
+    super('MODEL_FETCH_FAILED', `Could not fetch the model from ${source}: ${reason}`, 'Check the network (or HF_ENDPOINT), or pass a local file with --model <path.gguf>.', { source, reason, attempts });
+  }
+}
+
+export class ChecksumMismatchError extends OnboardError {
+  constructor(readonly source: string, readonly expected: string, readonly actual: string) {
+    super('MODEL_CHECKSUM_MISMATCH', `Checksum mismatch for ${source}: expected sha256 ${expected}, got ${actual}`, 'Nothing was installed. Try again; if it persists the source is serving a different file.', { source, expected, actual });
+  }
+}
+
+export class BackendUnavailableError extends OnboardError {
+  constructor(readonly backend: string, reason: string, readonly tried: readonly string[] = []) {
+    super('BACKEND_UNAVAILABLE', `Backend "${backend}" is not available: ${reason}`, 'Run `onboard doctor` to see which backends this machine has, or use --backend auto.', { backend, reason, tried });
+  }
+}
+
+export class NotEnoughMemoryError extends OnboardError {
+  constructor(readonly neededBytes: number, readonly availableBytes: number, readonly breakdown: Record<string, number>) {
+    const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+    super(
+      'NOT_ENOUGH_MEMORY',
+      `Not enough memory: this model needs about ${mib(neededBytes)} (weights ${mib(breakdown.weightsBytes ?? 0)} + KV cache ${mib(breakdown.kvCacheBytes ?? 0)} for ${breakdown.contextSize ?? '?'} tokens + overhead ${mib(breakdown.overheadBytes ?? 0)}) but only ${mib(availableBytes)} is available`,
+      'Use a smaller context (--ctx 2048), a smaller or more strongly quantized model, or free memory.',
+      { neededBytes, availableBytes, ...breakdown },
+    );
+  }
+}
+
+export class PromptTooLongError extends OnboardError {
+  constructor(readonly promptTokens: number, readonly contextSize: number, readonly reservedTokens: number) {
+    super(
+      'PROMPT_TOO_LONG',
+      `Prompt too long: ${promptTokens} tokens, but the context holds ${contextSize} tokens and ${reservedTokens} are kept for the answer`,
+      'Shorten the prompt or the system prompt, or raise the context size (--ctx).',
+      { promptTokens, contextSize, reservedTokens },
+    );
+  }
+}
+
+export class CancelledError extends OnboardError {
+  constructor(what = 'Generation') {
+    super('CANCELLED', `${what} was cancelled`, 'Nothing to do; run it again when you want.', {});
+  }
+}
+
+export class InvalidOptionError extends OnboardError {
+  constructor(readonly option: string, reason: string) {
+    super('INVALID_OPTION', `Invalid option ${option}: ${reason}`, 'Run the command with --help to see the allowed values.', { option, reason });
+  }
+}
+
+export class EngineFailedError extends OnboardError {
+  constructor(readonly engine: string, reason: string, options?: { cause?: unknown }) {
+    super('ENGINE_FAILED', `The ${engine} engine failed: ${reason}`, 'Run `onboard doctor`; if it persists, report it with the output of `onboard doctor --json`.', { engine, reason }, options);
+  }
+}
+
+export function isOnboardError(value: unknown): value is OnboardError {
+  return value instanceof OnboardError;
+}

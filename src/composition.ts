@@ -1,0 +1,86 @@
+import { LlamaCppEngine } from './adapters/llamacpp/engine.js';
+import { defaultCacheDir, ModelCache } from './adapters/models/cache.js';
+import { hubEndpoint } from './adapters/models/hub.js';
+import { silentProgress, type Progress } from './adapters/models/progress.js';
+import { ModelResolver, type ResolvedModel } from './adapters/models/resolver.js';
+import { availableMemoryBytes, processMemoryProbe } from './adapters/system/process-memory.js';
+import { ChatSession, type SendOptions } from './core/chat-session.js';
+import type { Engine, LoadedModel } from './core/engine.js';
+import type { BackendRequest } from './core/types.js';
+
+export interface AppConfig {
+  cacheDir: string;
+  hubEndpoint: string;
+  hubToken?: string;
+  python: string;
+  progress: Progress;
+  onWarning: (message: string) => void;
+}
+
+export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  return {
+    cacheDir: defaultCacheDir(env),
+    hubEndpoint: hubEndpoint(env),
+    ...(env.HF_TOKEN ? { hubToken: env.HF_TOKEN } : {}),
+    python: env.ONBOARD_PYTHON || 'python3',
+    progress: silentProgress,
+    onWarning: () => {},
+    ...overrides,
+  };
+}
+
+export interface OpenModelOptions {
+  /** A catalog id or a path to a model file; the default model when absent. */
+  model?: string;
+  backend?: BackendRequest;
+  contextSize?: number;
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+export interface OpenChatOptions extends OpenModelOptions {
+  systemPrompt?: string;
+  defaults?: SendOptions;
+}
+
+export const DEFAULT_CONTEXT_SIZE = 4096;
+
+/** The composition root: builds the object graph once, with real adapters. */
+export function createApp(config: AppConfig = configFromEnv()) {
+  const cache = new ModelCache(config.cacheDir);
+  const resolver = new ModelResolver({
+    cache,
+    hubEndpoint: config.hubEndpoint,
+    ...(config.hubToken ? { hubToken: config.hubToken } : {}),
+    python: config.python,
+    progress: config.progress,
+  });
+  const engine: Engine = new LlamaCppEngine({ availableMemoryBytes });
+  const memory = processMemoryProbe;
+
+  async function openModel(options: OpenModelOptions = {}): Promise<{ model: LoadedModel; resolved: ResolvedModel }> {
+    const resolved = await resolver.resolve(options.model, options.signal);
+    const model = await engine.load({
+      modelPath: resolved.path,
+      contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE,
+      backend: options.backend ?? 'auto',
+      ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { model, resolved };
+  }
+
+  async function openChat(options: OpenChatOptions = {}): Promise<ChatSession> {
+    const { model } = await openModel(options);
+    return new ChatSession(model, {
+      memory,
+      onWarning: config.onWarning,
+      ...(options.systemPrompt ? { systemPrompt: options.systemPrompt } : {}),
+      ...(options.defaults ? { defaults: options.defaults } : {}),
+    });
+  }
+
+  return { config, cache, resolver, engine, memory, openModel, openChat };
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { detectBackends } from '../../../adapters/llamacpp/runtime.js';
+import { hostInfo, pythonInfo } from '../../../adapters/system/host-info.js';
+import { planBackends } from '../../../core/backend-policy.js';
+import type { App } from '../../../composition.js';
+import { formatBytes } from '../format.js';
+
+const projectRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+
+export function registerDoctor(program: Command, app: () => App): void {
+  program
+    .command('doctor')
+    .description('Check this machine: Node, CPU, memory, GPU backends, the model cache, Python and ExecuTorch')
+    .option('--json', 'machine-readable output')
+    .option('--no-verify', 'skip re-hashing the cached models')
+    .action(async (flags: { json?: boolean; verify: boolean }) => {
+      const [host, backends, python, cached] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(projectRoot), app().cache.list()]);
+      const plan = planBackends('auto', backends);
+      const models = [];
+      for (const model of cached.models) {
+        const check = flags.verify ? await app().cache.verify(model) : undefined;
+        models.push({ id: model.manifest.id, path: model.path, sizeBytes: model.manifest.sizeBytes, checksum: check ? (check.ok ? 'ok' : `MISMATCH (${check.actualSha256})`) : 'not checked' });
+      }
+      const report = {
+        node: host.node,
+        platform: host.platform,
+        cpu: host.cpu,
+        memory: host.memory,
+        backends,
+        auto: { picks: plan.candidates[0], candidates: plan.candidates, skipped: plan.skipped },
+        cache: { dir: app().cache.root, models, problems: cached.problems },
+        python,
+      };
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      const lines = [
+        `node       ${host.node} (${host.platform})`,
+        `cpu        ${host.cpu.model}, ${host.cpu.logicalCores} logical cores, features: ${host.cpu.features.join(' ') || 'none detected'}`,
+        `memory     ${formatBytes(host.memory.availableBytes)} available of ${formatBytes(host.memory.totalBytes)}`,
+        ...backends.map((b) => `${b.backend.padEnd(10)} ${b.available ? `available${b.devices.length ? `: ${b.devices.join(', ')}` : ''}${b.softwareOnly ? ' (software only)' : ''}` : `unavailable: ${b.detail}`}`),
+        `auto       picks ${plan.candidates[0]}${plan.skipped.length ? ` (${plan.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : ''}`,
+        `cache      ${app().cache.root}`,
+        ...models.map((m) => `  ${m.id}  ${formatBytes(m.sizeBytes)}  checksum ${m.checksum}`),
+        ...cached.problems.map((p) => `  ${p.id}  BROKEN: ${p.problem}`),
+        ...(models.length === 0 ? ['  no models yet (onboard models pull)'] : []),
+        `python     ${python.version ? `${python.version} (${python.python})` : python.problem}`,
+        `executorch ${python.executorch ?? `not available: ${python.problem ?? 'unknown'} (the ExecuTorch engine is not part of this release yet)`}`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+      if (models.some((m) => m.checksum.startsWith('MISMATCH')) || cached.problems.length) process.exitCode = 3;
+    });
+}

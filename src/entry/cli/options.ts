@@ -1,0 +1,105 @@
+import { Command, Option } from 'commander';
+import { z } from 'zod';
+import { InvalidOptionError } from '../../core/errors.js';
+import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
+import type { BackendRequest } from '../../core/types.js';
+import { DEFAULT_CONTEXT_SIZE, type OpenChatOptions } from '../../composition.js';
+import { DEFAULT_MAX_TOKENS } from '../../core/chat-session.js';
+
+/** Flags shared by `run` and `chat`: which model, where, and how to sample. */
+export function addGenerationOptions(command: Command): Command {
+  return command
+    .option('-m, --model <id|path>', 'catalog id or path to a .gguf file (default: the default model, fetched on first use)')
+    .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
+    .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
+    .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
+    .option('-s, --system <text>', 'system prompt')
+    .option('-n, --max-tokens <n>', 'stop after this many answer tokens', String(DEFAULT_MAX_TOKENS))
+    .option('--temperature <t>', 'randomness; 0 is greedy (always the likeliest token)', '0.7')
+    .option('--top-k <k>', 'sample among the k likeliest tokens (0: all)', '40')
+    .option('--top-p <p>', 'sample among the likeliest tokens whose probabilities add up to p', '0.95')
+    .option('--min-p <p>', 'drop tokens less likely than p times the likeliest', '0.05')
+    .option('--repeat-penalty <x>', 'penalty for repeating recent tokens (1: off)', '1.1')
+    .option('--repeat-last-n <n>', 'how many recent tokens the repeat penalty looks at', '64')
+    .option('--frequency-penalty <x>', 'penalty growing with how often a token appeared', '0')
+    .option('--presence-penalty <x>', 'penalty for any token that appeared', '0')
+    .option('--seed <n>', 'random seed; the same seed and input give the same answer')
+    .option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed');
+}
+
+export interface GenerationFlags {
+  model?: string;
+  backend: string;
+  ctx: string;
+  threads?: string;
+  system?: string;
+  maxTokens: string;
+  temperature: string;
+  topK: string;
+  topP: string;
+  minP: string;
+  repeatPenalty: string;
+  repeatLastN: string;
+  frequencyPenalty: string;
+  presencePenalty: string;
+  seed?: string;
+  stop?: string[];
+}
+
+const flagNames: Record<string, string> = {
+  temperature: '--temperature',
+  topK: '--top-k',
+  topP: '--top-p',
+  minP: '--min-p',
+  repeatPenalty: '--repeat-penalty',
+  repeatLastN: '--repeat-last-n',
+  frequencyPenalty: '--frequency-penalty',
+  presencePenalty: '--presence-penalty',
+  seed: '--seed',
+};
+
+function numberFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidOptionError(flag, `"${value}" is not a number`);
+  return n;
+}
+
+function positiveInt(flag: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const n = numberFlag(flag, value);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > max)) throw new InvalidOptionError(flag, `expected a whole number from 1 to ${max}, got ${value}`);
+  return n;
+}
+
+/** Turns raw flags into validated options; a bad value names its flag. */
+export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions & { maxTokens: number; sampling: SamplingInput; stop: string[] } {
+  const sampling: SamplingInput = {
+    temperature: numberFlag('--temperature', flags.temperature),
+    topK: numberFlag('--top-k', flags.topK),
+    topP: numberFlag('--top-p', flags.topP),
+    minP: numberFlag('--min-p', flags.minP),
+    repeatPenalty: numberFlag('--repeat-penalty', flags.repeatPenalty),
+    repeatLastN: numberFlag('--repeat-last-n', flags.repeatLastN),
+    frequencyPenalty: numberFlag('--frequency-penalty', flags.frequencyPenalty),
+    presencePenalty: numberFlag('--presence-penalty', flags.presencePenalty),
+    seed: numberFlag('--seed', flags.seed),
+  };
+  const checked = samplingSchema.safeParse(sampling);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    throw new InvalidOptionError(flagNames[key] ?? key, z.prettifyError(new z.ZodError([issue])).replace(/^✖\s*/, '').split('\n')[0] ?? issue.message);
+  }
+  const contextSize = positiveInt('--ctx', flags.ctx, 1 << 24)!;
+  const threads = positiveInt('--threads', flags.threads, 1024);
+  return {
+    ...(flags.model ? { model: flags.model } : {}),
+    backend: flags.backend as BackendRequest,
+    contextSize,
+    ...(threads ? { threads } : {}),
+    ...(flags.system ? { systemPrompt: flags.system } : {}),
+    maxTokens: positiveInt('--max-tokens', flags.maxTokens, 1 << 20)!,
+    sampling,
+    stop: flags.stop ?? [],
+  };
+}

@@ -1,0 +1,171 @@
+// Generation on the real default model with the real llama.cpp engine.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ChatSession } from '../src/core/chat-session.js';
+import { fitPrompt, tokenizePrompt } from '../src/core/context-window.js';
+import { StreamingDetokenizer } from '../src/core/detokenizer.js';
+import type { LoadedModel } from '../src/core/engine.js';
+import { PromptTooLongError } from '../src/core/errors.js';
+import type { GenerationChunk } from '../src/core/types.js';
+import { loadDefaultModel, testApp } from './helpers.js';
+
+let model: LoadedModel;
+const sessions: ChatSession[] = [];
+
+function newSession(systemPrompt?: string): ChatSession {
+  // One KV-cache slot per loaded model: close the previous session first.
+  sessions.splice(0).forEach((s) => s.dispose());
+  const session = new ChatSession(model, { memory: testApp().memory, ...(systemPrompt ? { systemPrompt } : {}) });
+  sessions.push(session);
+  return session;
+}
+
+async function collect(stream: AsyncIterable<GenerationChunk>): Promise<{ pieces: string[]; arrivals: number[]; done: Extract<GenerationChunk, { type: 'done' }> }> {
+  const pieces: string[] = [];
+  const arrivals: number[] = [];
+  for await (const chunk of stream) {
+    arrivals.push(performance.now());
+    if (chunk.type === 'text') pieces.push(chunk.text);
+    else return { pieces, arrivals, done: chunk };
+  }
+  throw new Error('no done chunk');
+}
+
+const greedy = { temperature: 0 };
+
+before(async () => {
+  model = await loadDefaultModel(2048);
+});
+after(async () => {
+  sessions.forEach((s) => s.dispose());
+  await model.unload();
+});
+
+describe('generation on the real model', () => {
+  it('greedy output is identical across two runs', async () => {
+    const a = await newSession().ask('Name three fruits.', { sampling: greedy, maxTokens: 40 });
+    const b = await newSession().ask('Name three fruits.', { sampling: greedy, maxTokens: 40 });
+    assert.ok(a.text.length > 0);
+    assert.equal(a.text, b.text);
+  });
+
+  it('streams incrementally: text arrives in many pieces, the first long before the end', async () => {
+    const { pieces, arrivals, done } = await collect(newSession().send('Write a short poem about the sea.', { sampling: greedy, maxTokens: 60 }));
+    assert.ok(pieces.length >= 10, `expected many pieces, got ${pieces.length}`);
+    assert.equal(pieces.join(''), done.text);
+    const first = arrivals[0]!;
+    const last = arrivals.at(-1)!;
+    assert.ok(last - first > 0 && first < last, 'the first piece arrives before generation ends');
+    assert.ok(done.stats.decodeTokens >= 10);
+    assert.ok(done.stats.timeToFirstTokenMs > 0 && done.stats.timeToFirstTokenMs < done.stats.totalMs);
+  });
+
+  it('abort stops within a few tokens and the session stays usable', async () => {
+    const session = newSession();
+    const controller = new AbortController();
+    let pieces = 0;
+    let done: Extract<GenerationChunk, { type: 'done' }> | undefined;
+    for await (const chunk of session.send('Count from one to one hundred in words.', { sampling: greedy, maxTokens: 400, signal: controller.signal })) {
+      if (chunk.type === 'text' && ++pieces === 5) controller.abort();
+      if (chunk.type === 'done') done = chunk;
+    }
+    assert.equal(done?.stats.stopReason, 'abort');
+    assert.ok(done!.stats.decodeTokens <= 8, `stopped after ${done!.stats.decodeTokens} tokens`);
+    assert.equal(session.history.length, 2);
+    assert.equal(session.history[1]?.incomplete, true);
+    const next = await session.ask('What is the capital of France?', { sampling: greedy, maxTokens: 30 });
+    assert.match(next.text, /Paris/);
+    assert.equal(next.stats.stopReason, 'eos');
+  });
+
+  it('a stop string ends the answer and is not in the output, even when it spans tokens', async () => {
+    const full = await newSession().ask('What is the capital of France?', { sampling: greedy, maxTokens: 40 });
+    // "Paris" is tokenized as more than one piece after some prefixes; either way the stop must hold.
+    const at = full.text.indexOf('Paris');
+    assert.ok(at > 0, `the greedy answer mentions Paris: ${full.text}`);
+    const stopped = await newSession().ask('What is the capital of France?', { sampling: greedy, maxTokens: 40, stop: ['Paris'] });
+    assert.equal(stopped.stats.stopReason, 'stop-string');
+    assert.equal(stopped.text, full.text.slice(0, at));
+    // From the middle of one word to the middle of the next: no single token holds it.
+    const multiToken = 'pital ci';
+    assert.ok(full.text.includes(multiToken), `the greedy answer contains "${multiToken}": ${full.text}`);
+    assert.ok(model.tokenize(multiToken, { special: false }).length > 1);
+    const spanning = await newSession().ask('What is the capital of France?', { sampling: greedy, maxTokens: 40, stop: [multiToken] });
+    assert.ok(!spanning.text.includes(multiToken));
+    assert.equal(spanning.text, full.text.slice(0, full.text.indexOf(multiToken)));
+  });
+
+  it('max tokens caps the answer', async () => {
+    const { stats } = await newSession().ask('Tell me a long story about a dragon.', { sampling: greedy, maxTokens: 7 });
+    assert.equal(stats.decodeTokens, 7);
+    assert.equal(stats.stopReason, 'max-tokens');
+  });
+
+  it('the same seed gives the same sampled answer; another seed gives another', async () => {
+    const sampling = { temperature: 1.0, topK: 0, topP: 1, minP: 0, seed: 1234 };
+    const a = await newSession().ask('Invent a name for a cat.', { sampling, maxTokens: 30 });
+    const b = await newSession().ask('Invent a name for a cat.', { sampling, maxTokens: 30 });
+    assert.equal(a.text, b.text);
+    const others = new Set<string>();
+    for (const seed of [1, 2, 3]) others.add((await newSession().ask('Invent a name for a cat.', { sampling: { ...sampling, seed }, maxTokens: 30 })).text);
+    assert.ok(others.size > 1 || !others.has(a.text), 'different seeds give different answers');
+  });
+
+  it('the second turn prefills only the new tokens', async () => {
+    const session = newSession('You are brief.');
+    const first = await session.ask('What is the capital of France?', { sampling: greedy, maxTokens: 30 });
+    assert.equal(first.stats.reusedTokens, 0);
+    const second = await session.ask('And of Germany?', { sampling: greedy, maxTokens: 30 });
+    // Everything of turn one (prompt + answer) is reused; only the closing of the
+    // answer and the new user turn are evaluated.
+    const history = tokenizePrompt(model, session.template.render(session.history.slice(0, 2).concat(), { addGenerationPrompt: false }));
+    assert.equal(second.stats.reusedTokens + second.stats.prefillTokens, second.stats.promptTokens);
+    assert.ok(second.stats.reusedTokens >= first.stats.promptTokens + first.stats.decodeTokens - 1, `reused ${second.stats.reusedTokens}`);
+    const newTurn = tokenizePrompt(model, session.template.render([{ role: 'user', content: 'And of Germany?' }], { addGenerationPrompt: true })).length;
+    assert.ok(second.stats.prefillTokens <= newTurn + 4, `prefilled ${second.stats.prefillTokens} tokens for a new turn of ${newTurn}`);
+    assert.ok(history.length > second.stats.prefillTokens);
+  });
+
+  it('streams Korean and emoji without ever splitting a character', async () => {
+    const text = '안녕하세요, 세계! 🎉🚗 한국어 테스트';
+    const tokens = model.tokenize(text, { special: false });
+    // Byte-level BPE splits these characters across tokens: some single tokens decode to U+FFFD alone.
+    assert.ok(tokens.some((t) => model.detokenize([t]).includes('\uFFFD')), 'the test text really splits characters across tokens');
+    const detokenizer = new StreamingDetokenizer((t) => model.detokenize(t));
+    const pieces = tokens.map((t) => detokenizer.push(t)).concat(detokenizer.flush());
+    assert.ok(pieces.every((p) => !p.includes('\uFFFD')));
+    assert.equal(pieces.join(''), text);
+
+    const { pieces: streamed, done } = await collect(newSession().send(`Repeat exactly: ${text}`, { sampling: greedy, maxTokens: 40 }));
+    assert.ok(streamed.every((p) => !p.includes('\uFFFD')), `pieces: ${JSON.stringify(streamed)}`);
+    assert.equal(streamed.join(''), done.text);
+    assert.match(done.text, /[\uAC00-\uD7A3]|\p{Extended_Pictographic}/u);
+  });
+
+  it('drops the oldest turns to fit the context, keeps the system prompt, and refuses a prompt that cannot fit', async () => {
+    const small = await testApp().engine.load({ modelPath: model.info.path, contextSize: 256, backend: 'cpu' });
+    try {
+      const session = new ChatSession(small, { memory: testApp().memory, systemPrompt: 'You are a terse assistant.' });
+      let last;
+      for (let turn = 0; turn < 6; turn++) last = await session.ask(`Turn ${turn}: describe the colour blue in detail.`, { sampling: greedy, maxTokens: 40 });
+      assert.ok(last!.stats.droppedMessages > 0, 'old turns were dropped');
+      assert.ok(last!.stats.promptTokens + 40 <= 256);
+      assert.equal(session.history.length, 12, 'the session history itself keeps every turn');
+      const fitted = fitPrompt(small, session.template, { role: 'system', content: session.systemPrompt! }, session.history, { role: 'user', content: 'Next?' }, 40);
+      const window = small.detokenize(fitted.tokens);
+      assert.ok(window.includes('You are a terse assistant.'), 'the system prompt is kept');
+      assert.ok(!window.includes('Turn 0:') && window.includes('Turn 5:'), 'the oldest turns go first');
+      const before = session.history.length;
+      await assert.rejects(session.ask('word '.repeat(400), { maxTokens: 40 }), (error: unknown) => {
+        assert.ok(error instanceof PromptTooLongError);
+        assert.ok(error.promptTokens > 256);
+        assert.equal(error.contextSize, 256);
+        return true;
+      });
+      assert.equal(session.history.length, before, 'a refused prompt loses nothing');
+      session.dispose();
+    } finally {
+      await small.unload();
+    }
+  });
+});

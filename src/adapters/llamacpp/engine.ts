@@ -31,7 +31,8 @@ export class LlamaCppEngine implements Engine {
       if (options.signal?.aborted) throw new CancelledError('Model loading');
       try {
         const loaded = await this.loadOn(backend, options, gguf);
-        const reason = options.backend === 'auto' ? autoReason(backend, attempts) : `requested with --backend ${backend}`;
+        const on = loaded.devices.length ? ` on ${loaded.devices.join(', ')}` : '';
+        const reason = (options.backend === 'auto' ? autoReason(backend, attempts) : `requested with --backend ${backend}`) + on;
         attempts.push({ backend, outcome: 'used', reason });
         const choice: BackendChoice = { backend, devices: loaded.devices, reason, attempts };
         return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started);

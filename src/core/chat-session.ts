@@ -7,6 +7,8 @@ import type { ChatMessage, GenerationChunk, GenerationStats } from './types.js';
 
 export interface ChatSessionOptions {
   systemPrompt?: string;
+  /** An earlier conversation to continue (e.g. restored from storage). */
+  history?: readonly ChatMessage[];
   memory: MemoryProbe;
   /** Called with warnings meant for the user (e.g. a model without a chat template). */
   onWarning?: (message: string) => void;
@@ -42,6 +44,7 @@ export class ChatSession {
     this.template = chatTemplateFor(model.info, options.onWarning);
     this.sequence = model.createSequence();
     this.system = options.systemPrompt;
+    this.messages = [...(options.history ?? [])];
   }
 
   get history(): readonly ChatMessage[] {

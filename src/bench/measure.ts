@@ -1,0 +1,43 @@
+/** What one benchmark run reports; the same fields for onboard and the raw reference. */
+export interface RunResult {
+  loadMs: number;
+  timeToFirstTokenMs: number;
+  promptTokens: number;
+  prefillTokensPerSecond: number;
+  decodeTokens: number;
+  decodeTokensPerSecond: number;
+  peakRssBytes: number;
+  /** Multi-turn case (onboard only): turn 8 with KV-cache reuse vs the same prompt prefilled from scratch. */
+  multiTurn?: { turn: number; promptTokens: number; reuseTtftMs: number; reusePrefillTokens: number; fullTtftMs: number; fullPrefillTokens: number };
+}
+
+export interface BenchSettings {
+  modelPath: string;
+  threads: number;
+  contextSize: number;
+  maxTokens: number;
+  prompt: string;
+  /** The prompt as onboard renders and tokenizes it, for the raw reference. */
+  promptTokens: number[];
+}
+
+export const BENCH_PROMPT = 'Write a long story about a lighthouse keeper who finds a message in a bottle.';
+export const FOLLOW_UPS = [
+  'What was written in the message?',
+  'Who sent it?',
+  'What did the keeper do next?',
+  'Describe the lighthouse.',
+  'What season was it?',
+  'How did the story end?',
+  'Give the story a title.',
+];
+
+export function peakRssBytes(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}

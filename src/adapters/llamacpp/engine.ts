@@ -21,11 +21,13 @@ export class LlamaCppEngine implements Engine {
 
   async load(options: LoadOptions): Promise<LoadedModel> {
     const started = performance.now();
+    // Check the file while the native runtime loads: both take a few hundred ms.
+    const runtimes = options.backend === 'auto' ? detectBackends() : warmRuntime(options.backend);
     const gguf = await readGguf(options.modelPath);
     const estimate = estimateMemory({ weightsBytes: gguf.fileSize, layers: gguf.layers, kvWidth: gguf.kvWidth }, options.contextSize);
     assertFitsInMemory(estimate, this.options.availableMemoryBytes());
 
-    const plan = planBackends(options.backend, options.backend === 'auto' ? await detectBackends() : []);
+    const plan = planBackends(options.backend, await runtimes);
     const attempts: BackendAttempt[] = [...plan.skipped];
     for (const backend of plan.candidates) {
       if (options.signal?.aborted) throw new CancelledError('Model loading');
@@ -73,6 +75,12 @@ export class LlamaCppEngine implements Engine {
       throw error;
     }
   }
+}
+
+/** Starts loading a backend's runtime; failures are reported when the model loads on it. */
+async function warmRuntime(backend: BackendName): Promise<[]> {
+  await llamaRuntime(backend).catch(() => undefined);
+  return [];
 }
 
 function autoReason(backend: BackendName, attempts: readonly BackendAttempt[]): string {
@@ -147,11 +155,12 @@ class LlamaCppSequence implements EngineSequence {
       await this.sequence.eraseContextTokenRanges([{ start: common, end: this.sequence.nextTokenIndex }]);
     }
     const penalize = sampling.repeatPenalty > 1 || sampling.frequencyPenalty > 0 || sampling.presencePenalty > 0;
+    // Greedy needs no filters: they cannot change the likeliest token, and
+    // top-p/min-p sort the whole vocabulary on every step.
+    const filters = sampling.temperature === 0 ? {} : { topK: sampling.topK, topP: sampling.topP, minP: sampling.minP };
     const tokens = this.sequence.evaluate(prompt.slice(common) as Token[], {
       temperature: sampling.temperature,
-      topK: sampling.topK,
-      topP: sampling.topP,
-      minP: sampling.minP,
+      ...filters,
       ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
       ...(penalize
         ? {

@@ -27,11 +27,17 @@ async function runRepl(app: App, options: ReturnType<typeof parseGenerationFlags
   const err = process.stderr;
   const dim = (text: string) => (err.isTTY ? `\x1b[2m${text}\x1b[0m` : text);
   err.write(dim('loading the model... (you can type already)\n'));
+  let answering: AbortController | undefined;
   // Warm-up: the model loads in the background while the user types.
   const ready: Promise<ChatSession> = app.openChat(options);
   const rl = createInterface({ input: process.stdin, output: out, terminal: Boolean(process.stdin.isTTY && out.isTTY), prompt: '> ' });
   ready.then(
-    (session) => err.write(dim(`\nready: ${session.model.info.architecture} on ${session.model.engine}/${session.model.backend.backend}, context ${session.model.contextSize} tokens. /help for commands.\n`)),
+    (session) => {
+      // Clear the prompt line, say we are ready, and redraw the prompt with what the user typed so far.
+      if (out.isTTY) out.write('\r\x1b[2K');
+      err.write(dim(`ready: ${session.model.info.architecture} on ${session.model.engine}/${session.model.backend.backend}, context ${session.model.contextSize} tokens. /help for commands.\n`));
+      if (!answering) rl.prompt(true);
+    },
     (error: unknown) => {
       const { text, exitCode } = describeError(error);
       err.write(`\n${text}\n`);
@@ -39,7 +45,6 @@ async function runRepl(app: App, options: ReturnType<typeof parseGenerationFlags
       rl.close();
     },
   );
-  let answering: AbortController | undefined;
   let exitArmed = false;
   const onInterrupt = () => {
     if (answering) {

@@ -5,6 +5,7 @@ import { silentProgress, type Progress } from './adapters/models/progress.js';
 import { ModelResolver, type ResolvedModel } from './adapters/models/resolver.js';
 import { availableMemoryBytes, processMemoryProbe } from './adapters/system/process-memory.js';
 import { ChatSession, type SendOptions } from './core/chat-session.js';
+import { ModelRunner } from './core/model-runner.js';
 import type { Engine, LoadedModel } from './core/engine.js';
 import type { BackendRequest } from './core/types.js';
 
@@ -38,6 +39,13 @@ export interface OpenModelOptions {
   signal?: AbortSignal;
 }
 
+export interface OpenRunnerOptions extends OpenModelOptions {
+  /** Conversations served at once (KV-cache sequences). */
+  parallel?: number;
+  /** Requests allowed to wait when all sequences are busy. */
+  maxQueue?: number;
+}
+
 export interface OpenChatOptions extends OpenModelOptions {
   systemPrompt?: string;
   defaults?: SendOptions;
@@ -58,29 +66,34 @@ export function createApp(config: AppConfig = configFromEnv()) {
   const engine: Engine = new LlamaCppEngine({ availableMemoryBytes });
   const memory = processMemoryProbe;
 
-  async function openModel(options: OpenModelOptions = {}): Promise<{ model: LoadedModel; resolved: ResolvedModel }> {
+  async function openModel(options: OpenRunnerOptions = {}): Promise<{ model: LoadedModel; resolved: ResolvedModel }> {
     const resolved = await resolver.resolve(options.model, options.signal);
     const model = await engine.load({
       modelPath: resolved.path,
       contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE,
       backend: options.backend ?? 'auto',
       ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.parallel ? { sequences: options.parallel } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     return { model, resolved };
   }
 
-  async function openChat(options: OpenChatOptions = {}): Promise<ChatSession> {
+  async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
-    return new ChatSession(model, {
-      memory,
-      onWarning: config.onWarning,
+    return new ModelRunner(model, options.parallel ?? 1, { memory, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
+  }
+
+  /** A chat on its own runner; `session.runner.close()` unloads the model. */
+  async function openChat(options: OpenChatOptions = {}): Promise<ChatSession> {
+    const runner = await openRunner(options);
+    return new ChatSession(runner, {
       ...(options.systemPrompt ? { systemPrompt: options.systemPrompt } : {}),
       ...(options.defaults ? { defaults: options.defaults } : {}),
     });
   }
 
-  return { config, cache, resolver, engine, memory, openModel, openChat };
+  return { config, cache, resolver, engine, memory, openModel, openRunner, openChat };
 }
 
 export type App = ReturnType<typeof createApp>;

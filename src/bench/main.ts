@@ -6,7 +6,6 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createApp } from '../composition.js';
-import { ChatSession } from '../core/chat-session.js';
 import { tokenizePrompt } from '../core/context-window.js';
 import { BENCH_PROMPT, median, type BenchSettings, type RunResult } from './measure.js';
 
@@ -26,11 +25,9 @@ const threads = Number(process.env.BENCH_THREADS) || availableParallelism();
 const contextSize = 2048;
 
 // The prompt exactly as onboard renders and tokenizes it, so raw evaluates the same tokens.
-const probe = await app.engine.load({ modelPath, contextSize: 256, threads: 1, backend: 'cpu' });
-const session = new ChatSession(probe, { memory: app.memory });
-const promptTokens = tokenizePrompt(probe, session.template.render([{ role: 'user', content: BENCH_PROMPT }], { addGenerationPrompt: true }));
-session.dispose();
-await probe.unload();
+const probe = await app.openRunner({ model: modelPath, contextSize: 256, threads: 1, backend: 'cpu' });
+const promptTokens = tokenizePrompt(probe.model, probe.template.render([{ role: 'user', content: BENCH_PROMPT }], { addGenerationPrompt: true }));
+await probe.close();
 
 const settings: BenchSettings = { modelPath, threads, contextSize, maxTokens: 128, prompt: BENCH_PROMPT, promptTokens };
 process.stderr.write(`model ${modelPath}\nthreads ${threads}, context ${contextSize}, prompt ${promptTokens.length} tokens, up to ${settings.maxTokens} answer tokens, ${runs} runs each, alternating\n`);

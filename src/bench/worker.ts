@@ -4,6 +4,7 @@ import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { LlamaCppEngine } from '../adapters/llamacpp/engine.js';
 import { availableMemoryBytes, processMemoryProbe } from '../adapters/system/process-memory.js';
 import { ChatSession } from '../core/chat-session.js';
+import { ModelRunner } from '../core/model-runner.js';
 import { FOLLOW_UPS, peakRssBytes, type BenchSettings, type RunResult } from './measure.js';
 
 const greedy = { temperature: 0, repeatPenalty: 1 };
@@ -11,7 +12,8 @@ const greedy = { temperature: 0, repeatPenalty: 1 };
 async function runOnboard(settings: BenchSettings, multiTurn: boolean): Promise<RunResult> {
   const engine = new LlamaCppEngine({ availableMemoryBytes });
   const model = await engine.load({ modelPath: settings.modelPath, contextSize: settings.contextSize, threads: settings.threads, backend: 'cpu' });
-  const session = new ChatSession(model, { memory: processMemoryProbe });
+  const runner = new ModelRunner(model, 1, { memory: processMemoryProbe });
+  const session = new ChatSession(runner);
   const { stats } = await session.ask(settings.prompt, { sampling: greedy, maxTokens: settings.maxTokens });
   const result: RunResult = {
     loadMs: model.loadMs,
@@ -27,8 +29,8 @@ async function runOnboard(settings: BenchSettings, multiTurn: boolean): Promise<
     const last = FOLLOW_UPS.at(-1)!;
     const reuse = await session.ask(last, { sampling: greedy, maxTokens: 1 });
     // The same eighth turn again, from an empty KV cache: what a runner without reuse pays.
-    session.dispose();
-    const fresh = new ChatSession(model, { memory: processMemoryProbe, history: session.history.slice(0, -2) });
+    await runner.clearCaches();
+    const fresh = new ChatSession(runner, { history: session.history.slice(0, -2) });
     const full = await fresh.ask(last, { sampling: greedy, maxTokens: 1 });
     result.multiTurn = {
       turn: FOLLOW_UPS.length + 1,
@@ -38,9 +40,8 @@ async function runOnboard(settings: BenchSettings, multiTurn: boolean): Promise<
       fullTtftMs: full.stats.timeToFirstTokenMs,
       fullPrefillTokens: full.stats.prefillTokens,
     };
-    fresh.dispose();
   }
-  await model.unload();
+  await runner.close();
   return result;
 }
 

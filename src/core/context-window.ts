@@ -13,24 +13,21 @@ export interface FittedPrompt {
 }
 
 /**
- * Context-window policy: keep the system prompt and the new user message,
- * drop the oldest turns (a user message and its answer together) until the
- * prompt plus `maxTokens` fits. If even the newest message alone leaves no
- * room for an answer, that is a typed error with the counts, never a cut.
+ * Context-window policy: keep a leading system message and the newest
+ * message, drop the oldest turns in between (a user message and its answer
+ * together) until the prompt plus `maxTokens` fits. If even the newest
+ * message alone leaves no room for an answer, that is a typed error with
+ * the counts, never a silent cut.
  */
-export function fitPrompt(
-  model: LoadedModel,
-  template: ChatTemplate,
-  system: ChatMessage | undefined,
-  history: readonly ChatMessage[],
-  next: ChatMessage,
-  maxTokens: number,
-): FittedPrompt {
+export function fitMessages(model: LoadedModel, template: ChatTemplate, messages: readonly ChatMessage[], maxTokens: number): FittedPrompt {
+  const system = messages[0]?.role === 'system' ? [messages[0]] : [];
+  const history = messages.slice(system.length, -1);
+  const next = messages.slice(-1);
   const contextSize = model.contextSize;
   let dropped = 0;
   for (;;) {
-    const messages = [...(system ? [system] : []), ...history.slice(dropped), next];
-    const tokens = tokenizePrompt(model, template.render(messages, { addGenerationPrompt: true }));
+    const window = [...system, ...history.slice(dropped), ...next];
+    const tokens = tokenizePrompt(model, template.render(window, { addGenerationPrompt: true }));
     if (tokens.length + maxTokens <= contextSize) return { tokens, droppedMessages: dropped };
     if (dropped < history.length) {
       dropped = Math.min(history.length, dropped + 2);
@@ -42,6 +39,7 @@ export function fitPrompt(
   }
 }
 
+/** Tokenizes prompt text, parsing control tokens and adding BOS when the model wants it. */
 export function tokenizePrompt(model: LoadedModel, text: string): number[] {
   const tokens = model.tokenize(text, { special: true });
   const bos = model.info.bosTokenId;

@@ -16,6 +16,8 @@ export interface LoadOptions {
   /** Context window in tokens. */
   contextSize: number;
   threads?: number;
+  /** KV-cache sequences (conversations served at once); 1 by default. */
+  sequences?: number;
   backend: BackendRequest;
   signal?: AbortSignal;
 }

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'PROMPT_TOO_LONG'
   | 'CANCELLED'
   | 'INVALID_OPTION'
+  | 'QUEUE_FULL'
   | 'ENGINE_FAILED';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
@@ -36,6 +37,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   NOT_ENOUGH_MEMORY: 6,
   PROMPT_TOO_LONG: 7,
   ENGINE_FAILED: 8,
+  QUEUE_FULL: 9,
   CANCELLED: 130,
 };
 
@@ -147,6 +149,15 @@ export class PromptTooLongError extends OnboardError {
 export class CancelledError extends OnboardError {
   constructor(what = 'Generation') {
     super('CANCELLED', `${what} was cancelled`, 'Nothing to do; run it again when you want.', {});
+  }
+}
+
+export class QueueFullError extends OnboardError {
+  /** Seconds after which a retry is likely to be served. */
+  readonly retryAfterSeconds: number;
+  constructor(readonly waiting: number, readonly maxQueue: number) {
+    super('QUEUE_FULL', `Too many requests: ${waiting} already waiting (the queue holds ${maxQueue})`, 'Retry in a few seconds, or start the server with a larger --queue or --parallel.', { waiting, maxQueue });
+    this.retryAfterSeconds = 2;
   }
 }
 

@@ -16,6 +16,8 @@ export interface GenerationRequest {
   droppedMessages?: number;
   /** When the caller received the request (performance.now()); defaults to now. */
   startedAt?: number;
+  /** performance.now() after which the answer ends with stop reason 'time-limit'. */
+  deadline?: number;
 }
 
 /**
@@ -41,6 +43,10 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
     for (;;) {
       if (signal?.aborted) {
         stopReason = 'abort';
+        break;
+      }
+      if (request.deadline !== undefined && performance.now() > request.deadline) {
+        stopReason = 'time-limit';
         break;
       }
       if (decodeTokens >= maxTokens) {

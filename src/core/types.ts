@@ -29,7 +29,7 @@ export interface BackendAttempt {
   reason: string;
 }
 
-export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'context-full' | 'abort';
+export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'context-full' | 'time-limit' | 'abort';
 
 /** Stats attached to the end of every generation. */
 export interface GenerationStats {

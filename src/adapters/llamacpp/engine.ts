@@ -64,7 +64,7 @@ export class LlamaCppEngine implements Engine {
     try {
       const context = await model.createContext({
         contextSize: options.contextSize,
-        sequences: 1,
+        sequences: options.sequences ?? 1,
         // node-llama-cpp defaults to every logical CPU; on a VM whose cores are
         // oversubscribed that spins ggml's barrier and runs ~100x slower.
         threads: options.threads ?? llama.cpuMathCores,

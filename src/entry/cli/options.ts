@@ -4,7 +4,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
 import { DEFAULT_CONTEXT_SIZE, type OpenChatOptions } from '../../composition.js';
-import { DEFAULT_MAX_TOKENS } from '../../core/chat-session.js';
+import { DEFAULT_MAX_TOKENS } from '../../core/model-runner.js';
 
 /** Flags shared by `run` and `chat`: which model, where, and how to sample. */
 export function addGenerationOptions(command: Command): Command {

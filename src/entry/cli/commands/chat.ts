@@ -99,7 +99,7 @@ async function runRepl(app: App, options: ReturnType<typeof parseGenerationFlags
     process.removeListener('SIGINT', onInterrupt);
     rl.close();
     const session = await ready.catch(() => undefined);
-    await session?.model.unload();
+    await session?.runner.close();
   }
 }
 

@@ -35,7 +35,7 @@ Examples:
             if (chunk.stats.stopReason === 'abort') process.exitCode = 130;
           }
         }
-        await session.model.unload();
+        await session.runner.close();
       } finally {
         process.removeListener('SIGINT', onInterrupt);
       }

@@ -1,0 +1,163 @@
+import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
+import { fitMessages, tokenizePrompt } from './context-window.js';
+import type { EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
+import { CancelledError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
+import { generate } from './generate.js';
+import { resolveSampling, type SamplingInput } from './sampling.js';
+import type { ChatMessage, GenerationChunk } from './types.js';
+
+export interface GenerateOptions {
+  sampling?: SamplingInput;
+  maxTokens?: number;
+  stop?: readonly string[];
+  signal?: AbortSignal;
+  /** Ends the answer (stop reason 'time-limit') once this much time has passed since the request. */
+  timeLimitMs?: number;
+}
+
+export interface ModelRunnerOptions {
+  memory: MemoryProbe;
+  /** Requests allowed to wait for a free sequence; one more is refused with QueueFullError. */
+  maxQueue?: number;
+  onWarning?: (message: string) => void;
+}
+
+export const DEFAULT_MAX_TOKENS = 512;
+
+interface Waiter {
+  resolve: (sequence: EngineSequence) => void;
+  reject: (error: Error) => void;
+  prompt: readonly number[];
+}
+
+/**
+ * Serves generations on one loaded model: a pool of KV-cache sequences and a
+ * bounded queue in front of it. A request takes the free sequence whose
+ * cached tokens share the longest prefix with its prompt, so a conversation
+ * that continues prefills only what is new, whoever sends it.
+ */
+export class ModelRunner {
+  readonly template: ChatTemplate;
+  private readonly free: EngineSequence[] = [];
+  private readonly all: EngineSequence[] = [];
+  private readonly waiting: Waiter[] = [];
+  private readonly maxQueue: number;
+
+  constructor(
+    readonly model: LoadedModel,
+    sequences: number,
+    private readonly options: ModelRunnerOptions,
+  ) {
+    this.template = chatTemplateFor(model.info, options.onWarning);
+    for (let i = 0; i < sequences; i++) this.all.push(model.createSequence());
+    this.free.push(...this.all);
+    this.maxQueue = options.maxQueue ?? 16;
+  }
+
+  /** Requests waiting for a sequence. */
+  get queueDepth(): number {
+    return this.waiting.length;
+  }
+
+  /** Requests generating now. */
+  get active(): number {
+    return this.all.length - this.free.length;
+  }
+
+  get capacity(): number {
+    return this.all.length;
+  }
+
+  /** Answers the last message of a conversation (rendered with the chat template). */
+  chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+    const startedAt = performance.now();
+    if (messages.length === 0 || messages.at(-1)!.role !== 'user') {
+      throw new InvalidOptionError('messages', 'the last message must be from the user');
+    }
+    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+    const fitted = fitMessages(this.model, this.template, messages, maxTokens);
+    return this.run(fitted.tokens, fitted.droppedMessages, maxTokens, options, startedAt);
+  }
+
+  /** Continues raw text, with no chat template. */
+  complete(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
+    const startedAt = performance.now();
+    const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
+    const tokens = tokenizePrompt(this.model, prompt);
+    const reserved = Math.min(maxTokens, 16);
+    if (tokens.length + reserved > this.model.contextSize) throw new PromptTooLongError(tokens.length, this.model.contextSize, reserved);
+    return this.run(tokens, 0, maxTokens, options, startedAt);
+  }
+
+  private async *run(prompt: number[], droppedMessages: number, maxTokens: number, options: GenerateOptions, startedAt: number): AsyncGenerator<GenerationChunk> {
+    const sequence = await this.acquire(prompt, options.signal);
+    try {
+      yield* generate({
+        model: this.model,
+        sequence,
+        prompt,
+        sampling: resolveSampling(options.sampling),
+        maxTokens,
+        stop: options.stop ?? [],
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.timeLimitMs ? { deadline: startedAt + options.timeLimitMs } : {}),
+        memory: this.options.memory,
+        droppedMessages,
+        startedAt,
+      });
+    } finally {
+      this.release(sequence);
+    }
+  }
+
+  private acquire(prompt: readonly number[], signal?: AbortSignal): Promise<EngineSequence> {
+    if (signal?.aborted) return Promise.reject(new CancelledError('The request'));
+    if (this.free.length > 0) return Promise.resolve(this.takeBest(prompt));
+    if (this.waiting.length >= this.maxQueue) return Promise.reject(new QueueFullError(this.waiting.length, this.maxQueue));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, prompt };
+      this.waiting.push(waiter);
+      signal?.addEventListener('abort', () => {
+        const index = this.waiting.indexOf(waiter);
+        if (index !== -1) {
+          this.waiting.splice(index, 1);
+          reject(new CancelledError('The request'));
+        }
+      });
+    });
+  }
+
+  private release(sequence: EngineSequence): void {
+    this.free.push(sequence);
+    const next = this.waiting.shift();
+    if (next) next.resolve(this.takeBest(next.prompt));
+  }
+
+  /** The free sequence whose KV cache shares the longest prefix with the prompt. */
+  private takeBest(prompt: readonly number[]): EngineSequence {
+    let best = 0;
+    let bestShared = -1;
+    this.free.forEach((sequence, index) => {
+      const cached = sequence.cachedTokens;
+      let shared = 0;
+      while (shared < cached.length && shared < prompt.length && cached[shared] === prompt[shared]) shared++;
+      if (shared > bestShared) {
+        best = index;
+        bestShared = shared;
+      }
+    });
+    return this.free.splice(best, 1)[0]!;
+  }
+
+  /** Empties every free sequence's KV cache (for measurements and memory pressure). */
+  async clearCaches(): Promise<void> {
+    await Promise.all(this.free.map((sequence) => sequence.clear()));
+  }
+
+  /** Cancels waiting requests, frees the sequences and unloads the model (the runner owns it). */
+  async close(): Promise<void> {
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new CancelledError('The request'));
+    for (const sequence of this.all) sequence.dispose();
+    await this.model.unload();
+  }
+}

@@ -34,6 +34,12 @@ export default tseslint.config(
     },
   },
   {
+    files: ['web/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', window: 'readonly', location: 'readonly', history: 'readonly', localStorage: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', AbortController: 'readonly', TextDecoderStream: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
     files: ['scripts/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

@@ -7,6 +7,7 @@ import { registerChat } from './commands/chat.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 
 const program = new Command()
   .name('onboard')
@@ -18,7 +19,8 @@ const program = new Command()
     'after',
     `
 Quick start:
-  onboard chat                         chat with the default model (fetched on first use)
+  onboard serve                        the web chat UI and an OpenAI-compatible API on 127.0.0.1:8080
+  onboard chat                         chat in the terminal with the default model (fetched on first use)
   onboard run "Why is the sky blue?"   one answer, streamed to stdout
   onboard doctor                       what this machine can run
 
@@ -30,7 +32,8 @@ Environment:
   ONBOARD_DEBUG=1     print stack traces
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
-5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed, 130 cancelled.`,
+5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed,
+9 queue full, 130 cancelled.`,
   );
 
 let app: App | undefined;
@@ -39,6 +42,7 @@ const getApp = (): App => (app ??= createApp(configFromEnv({ progress: terminalP
 registerRun(program, getApp);
 registerChat(program, getApp);
 registerModels(program, getApp);
+registerServe(program, getApp);
 registerDoctor(program, getApp);
 
 try {

@@ -1,0 +1,177 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { GenerationStats, Role } from '../../core/types.js';
+
+export interface ConversationSettings {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  maxTokens?: number;
+  seed?: number;
+}
+
+export interface Conversation {
+  id: string;
+  title: string;
+  systemPrompt: string;
+  settings: ConversationSettings;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StoredMessage {
+  id: number;
+  conversationId: string;
+  role: Role;
+  content: string;
+  /** True while an answer streams, and forever if it was cut short (stop, crash). */
+  incomplete: boolean;
+  stats?: GenerationStats;
+  createdAt: string;
+}
+
+/** `$ONBOARD_DATA_DIR/conversations.db`, else under `$XDG_DATA_HOME` or `~/.local/share`. */
+export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.ONBOARD_DATA_DIR || join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'onboard');
+  return join(dir, 'conversations.db');
+}
+
+interface MessageRow {
+  id: number;
+  conversation_id: string;
+  role: Role;
+  content: string;
+  incomplete: number;
+  stats_json: string | null;
+  created_at: string;
+}
+
+interface ConversationRow {
+  id: string;
+  title: string;
+  system_prompt: string;
+  settings_json: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * Conversations and messages in SQLite (WAL). An answer is written while it
+ * streams, so a crash keeps what was generated, marked incomplete.
+ */
+export class ConversationStore {
+  private readonly db: Database.Database;
+
+  constructor(readonly path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS conversations (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        system_prompt TEXT NOT NULL DEFAULT '',
+        settings_json TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id TEXT NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        content TEXT NOT NULL,
+        incomplete INTEGER NOT NULL DEFAULT 0,
+        stats_json TEXT,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
+    `);
+  }
+
+  listConversations(): Conversation[] {
+    return this.db.prepare<[], ConversationRow>('SELECT * FROM conversations ORDER BY updated_at DESC').all().map(toConversation);
+  }
+
+  getConversation(id: string): (Conversation & { messages: StoredMessage[] }) | undefined {
+    const row = this.db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?').get(id);
+    if (!row) return undefined;
+    const messages = this.db.prepare<[string], MessageRow>('SELECT * FROM messages WHERE conversation_id = ? ORDER BY id').all(id).map(toMessage);
+    return { ...toConversation(row), messages };
+  }
+
+  createConversation(input: { title?: string; systemPrompt?: string; settings?: ConversationSettings } = {}): Conversation {
+    const now = new Date().toISOString();
+    const row: ConversationRow = {
+      id: randomUUID(),
+      title: input.title ?? 'New chat',
+      system_prompt: input.systemPrompt ?? '',
+      settings_json: JSON.stringify(input.settings ?? {}),
+      created_at: now,
+      updated_at: now,
+    };
+    this.db.prepare('INSERT INTO conversations VALUES (@id, @title, @system_prompt, @settings_json, @created_at, @updated_at)').run(row);
+    return toConversation(row);
+  }
+
+  updateConversation(id: string, patch: { title?: string; systemPrompt?: string; settings?: ConversationSettings }): Conversation | undefined {
+    const current = this.db.prepare<[string], ConversationRow>('SELECT * FROM conversations WHERE id = ?').get(id);
+    if (!current) return undefined;
+    const next: ConversationRow = {
+      ...current,
+      title: patch.title ?? current.title,
+      system_prompt: patch.systemPrompt ?? current.system_prompt,
+      settings_json: patch.settings ? JSON.stringify(patch.settings) : current.settings_json,
+      updated_at: new Date().toISOString(),
+    };
+    this.db.prepare('UPDATE conversations SET title = @title, system_prompt = @system_prompt, settings_json = @settings_json, updated_at = @updated_at WHERE id = @id').run(next);
+    return toConversation(next);
+  }
+
+  deleteConversation(id: string): boolean {
+    return this.db.prepare('DELETE FROM conversations WHERE id = ?').run(id).changes > 0;
+  }
+
+  addMessage(conversationId: string, role: Role, content: string, incomplete = false): StoredMessage {
+    const createdAt = new Date().toISOString();
+    const result = this.db
+      .prepare('INSERT INTO messages (conversation_id, role, content, incomplete, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(conversationId, role, content, incomplete ? 1 : 0, createdAt);
+    this.db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(createdAt, conversationId);
+    return { id: Number(result.lastInsertRowid), conversationId, role, content, incomplete, createdAt };
+  }
+
+  /** Writes the answer so far; called as it streams. */
+  updateMessage(id: number, content: string, incomplete: boolean, stats?: GenerationStats): void {
+    this.db.prepare('UPDATE messages SET content = ?, incomplete = ?, stats_json = COALESCE(?, stats_json) WHERE id = ?').run(content, incomplete ? 1 : 0, stats ? JSON.stringify(stats) : null, id);
+  }
+
+  deleteMessage(id: number): void {
+    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+function toConversation(row: ConversationRow): Conversation {
+  return { id: row.id, title: row.title, systemPrompt: row.system_prompt, settings: JSON.parse(row.settings_json) as ConversationSettings, createdAt: row.created_at, updatedAt: row.updated_at };
+}
+
+function toMessage(row: MessageRow): StoredMessage {
+  return {
+    id: row.id,
+    conversationId: row.conversation_id,
+    role: row.role,
+    content: row.content,
+    incomplete: row.incomplete === 1,
+    ...(row.stats_json ? { stats: JSON.parse(row.stats_json) as GenerationStats } : {}),
+    createdAt: row.created_at,
+  };
+}

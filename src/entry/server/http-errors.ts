@@ -1,0 +1,42 @@
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { isOnboardError, QueueFullError } from '../../core/errors.js';
+
+export interface OpenAiError {
+  error: { message: string; type: string; param: string | null; code: string | null; hint?: string };
+}
+
+/** An error as OpenAI clients expect it, with our code and hint kept. */
+export function toHttpError(error: unknown): { status: ContentfulStatusCode; body: OpenAiError; headers: Record<string, string> } {
+  if (error instanceof HttpError) return { status: error.status, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code, ...(error.hint ? { hint: error.hint } : {}) } }, headers: error.headers };
+  if (isOnboardError(error)) {
+    const status: ContentfulStatusCode = error.code === 'QUEUE_FULL' ? 429 : error.code === 'PROMPT_TOO_LONG' || error.code === 'INVALID_OPTION' ? 400 : error.code === 'CANCELLED' ? 499 as ContentfulStatusCode : 500;
+    const code = error.code === 'PROMPT_TOO_LONG' ? 'context_length_exceeded' : error.code.toLowerCase();
+    const headers: Record<string, string> = error instanceof QueueFullError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
+    const param = error.code === 'INVALID_OPTION' ? String(error.details.option ?? '') || null : error.code === 'PROMPT_TOO_LONG' ? 'messages' : null;
+    return { status, body: { error: { message: error.message, type, param, code, hint: error.hint } }, headers };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { status: 500, body: { error: { message: `internal error: ${message}`, type: 'server_error', param: null, code: 'internal_error' } }, headers: {} };
+}
+
+export class HttpError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+    readonly type: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+    readonly hint?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function respondError(c: Context, error: unknown) {
+  const { status, body, headers } = toHttpError(error);
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json(body, status);
+}

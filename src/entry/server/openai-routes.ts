@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { z } from 'zod';
+import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
+import type { GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
+import { HttpError, respondError } from './http-errors.js';
+import type { Metrics } from './metrics.js';
+import type { ModelHost } from './model-host.js';
+import { chatCompletionRequest, completionRequest, type CompletionRequest } from './openai-schemas.js';
+
+export interface RouteContext {
+  host: ModelHost;
+  metrics: Metrics;
+  modelId: string;
+  timeLimitMs: number;
+}
+
+/** The runner, or a 503 while loading / the load error when loading failed. */
+export function requireRunner(host: ModelHost): ModelRunner {
+  if (host.runner) return host.runner;
+  if (host.status === 'loading') throw new HttpError(503, 'The model is still loading', 'server_error', null, 'model_loading', 'Retry in a few seconds; GET /health says when it is ready.', { 'retry-after': '2' });
+  throw host.error;
+}
+
+/** Parses a JSON body with a schema; a bad field is a 400 that names it. */
+export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.output<T>> {
+  let json: unknown;
+  try {
+    json = await c.req.json();
+  } catch {
+    throw new HttpError(400, 'The request body is not valid JSON', 'invalid_request_error', null, 'invalid_json');
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = issue.path.join('.') || null;
+    throw new HttpError(400, `Invalid ${param ?? 'body'}: ${issue.message}`, 'invalid_request_error', param, 'invalid_value');
+  }
+  return parsed.data;
+}
+
+function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletionRequest>, signal: AbortSignal, timeLimitMs: number): GenerateOptions {
+  const maxTokens = ('max_completion_tokens' in body ? body.max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
+  const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
+  const sampling: NonNullable<GenerateOptions['sampling']> = {};
+  if (body.temperature != null) sampling.temperature = body.temperature;
+  if (body.top_p != null) sampling.topP = body.top_p;
+  if (body.top_k != null) sampling.topK = body.top_k;
+  if (body.min_p != null) sampling.minP = body.min_p;
+  if (body.repeat_penalty != null) sampling.repeatPenalty = body.repeat_penalty;
+  if (body.frequency_penalty != null) sampling.frequencyPenalty = body.frequency_penalty;
+  if (body.presence_penalty != null) sampling.presencePenalty = body.presence_penalty;
+  if (body.seed != null) sampling.seed = body.seed;
+  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}) };
+}
+
+export function finishReason(reason: StopReason): 'stop' | 'length' {
+  return reason === 'max-tokens' || reason === 'context-full' || reason === 'time-limit' ? 'length' : 'stop';
+}
+
+function usage(stats: GenerationStats) {
+  return { prompt_tokens: stats.promptTokens, completion_tokens: stats.decodeTokens, total_tokens: stats.promptTokens + stats.decodeTokens };
+}
+
+/** An AbortSignal that fires when the client goes away. */
+export function disconnectSignal(c: Context): AbortController {
+  const controller = new AbortController();
+  c.req.raw.signal.addEventListener('abort', () => controller.abort());
+  return controller;
+}
+
+export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: [{ id: ctx.modelId, object: 'model', created: 0, owned_by: 'onboard' }] }));
+
+  app.post('/v1/chat/completions', async (c) => {
+    try {
+      const body = await parseBody(c, chatCompletionRequest);
+      const runner = requireRunner(ctx.host);
+      const abort = disconnectSignal(c);
+      const stream = runner.chat(body.messages, generateOptions(body, abort.signal, ctx.timeLimitMs));
+      const id = `chatcmpl-${randomUUID()}`;
+      const created = Math.floor(Date.now() / 1000);
+      if (!body.stream) {
+        const done = await collect(stream);
+        ctx.metrics.generation(done.stats);
+        return c.json({
+          id,
+          object: 'chat.completion',
+          created,
+          model: ctx.modelId,
+          choices: [{ index: 0, message: { role: 'assistant', content: done.text }, finish_reason: finishReason(done.stats.stopReason), logprobs: null }],
+          usage: usage(done.stats),
+          onboard: done.stats,
+        });
+      }
+      const first = await stream.next(); // errors before the first byte still get a proper status code
+      return streamSSE(c, async (sse) => {
+        sse.onAbort(() => abort.abort());
+        const chunk = (delta: object, finish: string | null, extra: object = {}) =>
+          sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }) });
+        await chunk({ role: 'assistant', content: '' }, null);
+        for (let next = first; !next.done; next = await stream.next()) {
+          const value = next.value;
+          if (value.type === 'text') await chunk({ content: value.text }, null);
+          else {
+            ctx.metrics.generation(value.stats);
+            if (value.stats.stopReason === 'abort') return;
+            await chunk({}, finishReason(value.stats.stopReason), { onboard: value.stats });
+            if (body.stream_options?.include_usage) {
+              await sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [], usage: usage(value.stats) }) });
+            }
+          }
+        }
+        await sse.writeSSE({ data: '[DONE]' });
+      });
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+
+  app.post('/v1/completions', async (c) => {
+    try {
+      const body = await parseBody(c, completionRequest);
+      const runner = requireRunner(ctx.host);
+      const abort = disconnectSignal(c);
+      const stream = runner.complete(body.prompt, generateOptions(body, abort.signal, ctx.timeLimitMs));
+      const id = `cmpl-${randomUUID()}`;
+      const created = Math.floor(Date.now() / 1000);
+      const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
+      if (!body.stream) {
+        const done = await collect(stream);
+        ctx.metrics.generation(done.stats);
+        return c.json({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats });
+      }
+      const first = await stream.next();
+      return streamSSE(c, async (sse) => {
+        sse.onAbort(() => abort.abort());
+        for (let next = first; !next.done; next = await stream.next()) {
+          const value = next.value;
+          if (value.type === 'text') await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice(value.text, null)] }) });
+          else {
+            ctx.metrics.generation(value.stats);
+            if (value.stats.stopReason === 'abort') return;
+            await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice('', finishReason(value.stats.stopReason))], usage: usage(value.stats) }) });
+          }
+        }
+        await sse.writeSSE({ data: '[DONE]' });
+      });
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+}
+
+async function collect(stream: AsyncGenerator<GenerationChunk>): Promise<Extract<GenerationChunk, { type: 'done' }>> {
+  for await (const chunk of stream) if (chunk.type === 'done') return chunk;
+  throw new Error('generation ended without a done chunk');
+}

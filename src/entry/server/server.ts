@@ -1,0 +1,118 @@
+import { timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { ConversationStore } from '../../adapters/storage/conversation-store.js';
+import { InvalidOptionError } from '../../core/errors.js';
+import { HttpError, respondError, toHttpError } from './http-errors.js';
+import { createMetrics } from './metrics.js';
+import type { ModelHost } from './model-host.js';
+import { registerOpenAiRoutes } from './openai-routes.js';
+import { registerUiRoutes } from './ui-routes.js';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** Bearer token; required when the server listens beyond loopback. */
+  token?: string;
+  modelId: string;
+  model: ModelHost;
+  store: ConversationStore;
+  /** Per-request time limit; the answer ends with finish_reason "length". */
+  timeLimitMs: number;
+}
+
+const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
+const WEB_FILES: Record<string, string> = {
+  '/': 'index.html',
+  '/index.html': 'index.html',
+  '/app.js': 'app.js',
+  '/style.css': 'style.css',
+};
+const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The HTTP app: OpenAI-compatible API, the web UI and its API, health and metrics. */
+export function createHttpApp(options: ServerOptions): { app: Hono; metrics: ReturnType<typeof createMetrics> } {
+  if (!isLoopback(options.host) && !options.token) {
+    throw new InvalidOptionError('--host', `listening on ${options.host} exposes the model beyond this machine; pass --token <secret> (or ONBOARD_API_TOKEN) so requests must carry it`);
+  }
+  const metrics = createMetrics(options.model);
+  const app = new Hono();
+  const ctx = { host: options.model, metrics, modelId: options.modelId, timeLimitMs: options.timeLimitMs, store: options.store };
+
+  app.use('*', async (c, next) => {
+    await next();
+    metrics.request(c.req.routePath, c.res.status);
+  });
+
+  if (options.token) {
+    const expected = Buffer.from(`Bearer ${options.token}`);
+    app.use('*', async (c, next) => {
+      const path = c.req.path;
+      if (!(path.startsWith('/v1/') || path.startsWith('/api/') || path === '/metrics')) return next();
+      const given = Buffer.from(c.req.header('authorization') ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return respondError(c, new HttpError(401, 'Missing or wrong bearer token', 'invalid_request_error', null, 'invalid_api_key', 'Send "Authorization: Bearer <token>" with the token the server was started with.'));
+      }
+      return next();
+    });
+  }
+
+  app.get('/health', (c) => {
+    const { status, runner } = options.model;
+    const body = {
+      status,
+      model: options.modelId,
+      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, queueDepth: runner.queueDepth, active: runner.active } : {}),
+      ...(status === 'error' ? { error: toHttpError(options.model.error).body.error } : {}),
+    };
+    return c.json(body, status === 'ready' ? 200 : 503);
+  });
+
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+
+  registerOpenAiRoutes(app, ctx);
+  registerUiRoutes(app, ctx);
+
+  for (const [route, file] of Object.entries(WEB_FILES)) {
+    app.get(route, async (c) => {
+      const body = await readFile(`${WEB_ROOT}${file}`, 'utf8');
+      return c.body(body, 200, { 'content-type': CONTENT_TYPES[file.split('.').pop()!] ?? 'text/plain', 'cache-control': 'no-cache' });
+    });
+  }
+
+  app.get('/favicon.ico', (c) => c.body(null, 204));
+  app.notFound((c) => respondError(c, new HttpError(404, `No route ${c.req.method} ${c.req.path}`, 'invalid_request_error', null, 'not_found')));
+  app.onError((error, c) => respondError(c, error));
+  return { app, metrics };
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { app } = createHttpApp(options);
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: options.host, port: options.port }, (info: AddressInfo) => {
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${host}:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            // Idle keep-alive connections would hold close() open.
+            (server as import('node:http').Server).closeAllConnections?.();
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}

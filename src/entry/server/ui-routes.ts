@@ -1,0 +1,146 @@
+import type { Context, Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { z } from 'zod';
+import type { ConversationStore, StoredMessage } from '../../adapters/storage/conversation-store.js';
+import type { ChatMessage } from '../../core/types.js';
+import { HttpError, respondError, toHttpError } from './http-errors.js';
+import { disconnectSignal, parseBody, requireRunner, type RouteContext } from './openai-routes.js';
+
+const settingsSchema = z.strictObject({
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().gt(0).max(1).optional(),
+  topK: z.number().int().min(0).optional(),
+  minP: z.number().min(0).max(1).optional(),
+  repeatPenalty: z.number().min(1).max(3).optional(),
+  maxTokens: z.number().int().min(1).max(8192).optional(),
+  seed: z.number().int().min(0).optional(),
+});
+const conversationInput = z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.optional() });
+const messageInput = z.strictObject({ content: z.string().min(1).max(100_000) });
+
+/** How often a streaming answer is written to SQLite (and always at the end). */
+const SAVE_EVERY_MS = 100;
+
+/** The web UI's API: conversations kept in SQLite, answers streamed as server-sent events. */
+export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: ConversationStore }): void {
+  const { store, host } = ctx;
+  const findConversation = (id: string) => {
+    const conversation = store.getConversation(id);
+    if (!conversation) throw new HttpError(404, `No conversation ${id}`, 'invalid_request_error', 'id', 'not_found', 'It may have been deleted; start a new chat.');
+    return conversation;
+  };
+
+  app.get('/api/info', (c) => {
+    const runner = host.runner;
+    const failure = host.status === 'error' ? toHttpError(host.error).body.error : undefined;
+    return c.json({
+      status: host.status,
+      model: ctx.modelId,
+      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, backendReason: runner.model.backend.reason, contextSize: runner.model.contextSize, architecture: runner.model.info.architecture } : {}),
+      ...(failure ? { error: failure } : {}),
+    });
+  });
+
+  app.get('/api/conversations', (c) => c.json(store.listConversations()));
+
+  app.post('/api/conversations', async (c) => {
+    try {
+      return c.json(store.createConversation(await parseBody(c, conversationInput)), 201);
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+
+  app.get('/api/conversations/:id', (c) => {
+    try {
+      return c.json(findConversation(c.req.param('id')));
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+
+  app.patch('/api/conversations/:id', async (c) => {
+    try {
+      findConversation(c.req.param('id'));
+      return c.json(store.updateConversation(c.req.param('id'), await parseBody(c, conversationInput)));
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+
+  app.delete('/api/conversations/:id', (c) => (store.deleteConversation(c.req.param('id')) ? c.body(null, 204) : respondError(c, new HttpError(404, 'No such conversation', 'invalid_request_error', 'id', 'not_found'))));
+
+  const answer = async (c: Context, conversationId: string, history: StoredMessage[]) => {
+    const conversation = findConversation(conversationId);
+    const runner = requireRunner(host);
+    const { maxTokens, ...sampling } = conversation.settings;
+    const messages: ChatMessage[] = [
+      ...(conversation.systemPrompt ? [{ role: 'system' as const, content: conversation.systemPrompt }] : []),
+      ...history.map(({ role, content }) => ({ role, content })),
+    ];
+    const abort = disconnectSignal(c);
+    const stream = runner.chat(messages, {
+      sampling,
+      ...(maxTokens ? { maxTokens } : {}),
+      signal: abort.signal,
+      timeLimitMs: ctx.timeLimitMs,
+    });
+    const first = await stream.next(); // queue full or too long: a status code, not a broken stream
+    const reply = store.addMessage(conversationId, 'assistant', '', true);
+    return streamSSE(c, async (sse) => {
+      sse.onAbort(() => abort.abort());
+      let text = '';
+      let savedAt = 0;
+      await sse.writeSSE({ event: 'start', data: JSON.stringify({ messageId: reply.id }) });
+      try {
+        for (let next = first; !next.done; next = await stream.next()) {
+          const value = next.value;
+          if (value.type === 'text') {
+            text += value.text;
+            if (performance.now() - savedAt > SAVE_EVERY_MS) {
+              store.updateMessage(reply.id, text, true);
+              savedAt = performance.now();
+            }
+            await sse.writeSSE({ event: 'token', data: JSON.stringify({ text: value.text }) });
+          } else {
+            const incomplete = value.stats.stopReason === 'abort';
+            store.updateMessage(reply.id, value.text, incomplete, value.stats);
+            ctx.metrics.generation(value.stats);
+            await sse.writeSSE({ event: 'done', data: JSON.stringify({ messageId: reply.id, incomplete, stats: value.stats }) });
+          }
+        }
+      } catch (error) {
+        store.updateMessage(reply.id, text, true);
+        await sse.writeSSE({ event: 'error', data: JSON.stringify(toHttpError(error).body.error) });
+      }
+    });
+  };
+
+  app.post('/api/conversations/:id/messages', async (c) => {
+    try {
+      const id = c.req.param('id');
+      const { content } = await parseBody(c, messageInput);
+      const conversation = findConversation(id);
+      requireRunner(host);
+      if (conversation.messages.length === 0) store.updateConversation(id, { title: content.slice(0, 60) });
+      const user = store.addMessage(id, 'user', content);
+      return await answer(c, id, [...conversation.messages, user]);
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+
+  app.post('/api/conversations/:id/regenerate', async (c) => {
+    try {
+      const id = c.req.param('id');
+      const conversation = findConversation(id);
+      const last = conversation.messages.at(-1);
+      if (!last || last.role !== 'assistant') throw new HttpError(400, 'The last message is not an answer to regenerate', 'invalid_request_error', null, 'nothing_to_regenerate');
+      requireRunner(host);
+      store.deleteMessage(last.id);
+      return await answer(c, id, conversation.messages.slice(0, -1));
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
+}

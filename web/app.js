@@ -1,0 +1,268 @@
+// The onboard web chat: vanilla JS, no network beyond this server.
+const $ = (id) => document.getElementById(id);
+const state = { conversations: [], current: null, answering: null, info: null };
+
+// A token given once as #token=... is kept for later visits.
+const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
+if (hashToken) {
+  localStorage.setItem('onboard-token', hashToken);
+  history.replaceState(null, '', location.pathname);
+}
+const token = localStorage.getItem('onboard-token');
+
+function api(path, options = {}) {
+  const headers = { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  return fetch(path, { ...options, headers: { ...headers, ...options.headers } });
+}
+
+async function json(response) {
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error(body?.error?.message ?? `HTTP ${response.status}`), { detail: body?.error ?? {}, status: response.status });
+  return body;
+}
+
+// ---- status and errors -----------------------------------------------------
+const STATUS_TEXT = { loading: 'Loading model…', idle: 'Ready', thinking: 'Thinking…', answering: 'Answering…', error: 'Problem' };
+function setStatus(status) {
+  document.body.dataset.state = status;
+  $('status-text').textContent = STATUS_TEXT[status];
+  $('send').querySelector('.label').textContent = status === 'thinking' || status === 'answering' ? 'Stop' : 'Send';
+  $('send').setAttribute('aria-label', status === 'thinking' || status === 'answering' ? 'Stop the answer' : 'Send');
+  $('regenerate').disabled = status !== 'idle' || !lastAnswer();
+}
+
+const FRIENDLY = {
+  model_loading: ['The model is still loading.', 'It takes a few seconds after the server starts; try again then.'],
+  queue_full: ['Busy: too many requests at once.', 'Wait a moment and send again.'],
+  engine_failed: ['The engine stopped and was restarted.', 'Your conversation is safe; send your message again.'],
+  model_not_found: ['The model file is missing.', 'Run `onboard models pull` on this device, then restart the server.'],
+  context_length_exceeded: ['That message is too long for this model.', 'Shorten it, or start a new chat.'],
+  invalid_api_key: ['This server needs an access token.', 'Open the address with #token=<your token> at the end.'],
+};
+function showError(error) {
+  const detail = error.detail ?? {};
+  const [title, hint] = FRIENDLY[detail.code] ?? [detail.message ?? error.message ?? String(error), detail.hint ?? 'Try again.'];
+  $('error-title').textContent = title;
+  $('error-hint').textContent = detail.hint && !FRIENDLY[detail.code] ? detail.hint : hint;
+  $('error').hidden = false;
+}
+$('error-close').addEventListener('click', () => ($('error').hidden = true));
+
+// ---- rendering ---------------------------------------------------------------
+function statsText(stats) {
+  if (!stats) return '';
+  return `${stats.decodeTokens} tokens · ${stats.decodeTokensPerSecond.toFixed(1)} tok/s · first token ${Math.round(stats.timeToFirstTokenMs)} ms · ${stats.engine}/${stats.backend}`;
+}
+
+function messageElement(message) {
+  const li = document.createElement('li');
+  li.className = `message ${message.role}${message.incomplete ? ' incomplete' : ''}`;
+  li.dataset.role = message.role;
+  const body = document.createElement('div');
+  body.className = 'content';
+  body.textContent = message.content;
+  li.append(body);
+  if (message.role === 'assistant') {
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    meta.textContent = statsText(message.stats);
+    li.append(meta);
+  }
+  return li;
+}
+
+function renderMessages() {
+  const list = $('messages');
+  list.replaceChildren(...(state.current?.messages ?? []).map(messageElement));
+  if (!state.current?.messages.length) {
+    const empty = document.createElement('li');
+    empty.className = 'empty';
+    empty.textContent = 'Ask anything. Everything stays on this device.';
+    list.append(empty);
+  }
+  list.scrollTop = list.scrollHeight;
+}
+
+function renderConversations() {
+  $('conversations').replaceChildren(
+    ...state.conversations.map((c) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = c.title;
+      button.title = c.title;
+      button.setAttribute('aria-current', String(c.id === state.current?.id));
+      button.addEventListener('click', () => openConversation(c.id));
+      return button;
+    }),
+  );
+}
+
+function renderSettings() {
+  const c = state.current;
+  $('system-prompt').value = c?.systemPrompt ?? '';
+  $('temperature').value = c?.settings.temperature ?? 0.7;
+  $('top-p').value = c?.settings.topP ?? 0.95;
+  $('max-tokens').value = c?.settings.maxTokens ?? 512;
+}
+
+const lastAnswer = () => {
+  const last = state.current?.messages.at(-1);
+  return last?.role === 'assistant' ? last : undefined;
+};
+
+// ---- data --------------------------------------------------------------------
+async function loadConversations() {
+  state.conversations = await json(await api('/api/conversations'));
+  renderConversations();
+}
+
+async function openConversation(id) {
+  state.current = await json(await api(`/api/conversations/${id}`));
+  localStorage.setItem('onboard-conversation', id);
+  renderConversations();
+  renderMessages();
+  renderSettings();
+  setStatus(document.body.dataset.state === 'loading' ? 'loading' : 'idle');
+}
+
+async function newConversation() {
+  const created = await json(await api('/api/conversations', { method: 'POST', body: '{}' }));
+  await loadConversations();
+  await openConversation(created.id);
+  $('prompt').focus();
+}
+
+async function pollInfo() {
+  try {
+    state.info = await json(await api('/api/info'));
+  } catch (error) {
+    showError(error);
+    setStatus('error');
+    return;
+  }
+  const info = state.info;
+  $('model').textContent = info.engine ? `${info.model} · ${info.engine} on ${info.backend} · context ${info.contextSize}` : info.model;
+  $('model').title = info.backendReason ?? '';
+  if (info.status === 'loading') {
+    setStatus('loading');
+    setTimeout(pollInfo, 1000);
+  } else if (info.status === 'error') {
+    setStatus('error');
+    showError({ detail: info.error });
+  } else if (!state.answering) setStatus('idle');
+}
+
+// ---- streaming an answer -----------------------------------------------------
+async function streamAnswer(path, body) {
+  const controller = new AbortController();
+  state.answering = controller;
+  setStatus('thinking');
+  $('error').hidden = true;
+  const reply = { role: 'assistant', content: '', incomplete: false };
+  let element;
+  try {
+    const response = await api(path, { method: 'POST', body: JSON.stringify(body), signal: controller.signal });
+    if (!response.ok) await json(response);
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) !== -1) {
+        const raw = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(raw)?.[1] ?? 'message';
+        const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? '{}');
+        if (event === 'start') {
+          state.current.messages.push(reply);
+          element = messageElement(reply);
+          $('messages').querySelector('.empty')?.remove();
+          $('messages').append(element);
+        } else if (event === 'token') {
+          setStatus('answering');
+          reply.content += data.text;
+          element.querySelector('.content').textContent = reply.content;
+          $('messages').scrollTop = $('messages').scrollHeight;
+        } else if (event === 'done') {
+          Object.assign(reply, { incomplete: data.incomplete, stats: data.stats, id: data.messageId });
+          element.replaceWith(messageElement(reply));
+        } else if (event === 'error') {
+          throw Object.assign(new Error(data.message), { detail: data });
+        }
+      }
+    }
+  } catch (error) {
+    if (error.name !== 'AbortError') showError(error);
+  } finally {
+    state.answering = null;
+    await openConversation(state.current.id); // what the server saved, stopped answers included
+    await loadConversations();
+  }
+}
+
+async function send() {
+  const text = $('prompt').value.trim();
+  if (!text || state.answering) return;
+  if (!state.current) await newConversation();
+  $('prompt').value = '';
+  state.current.messages.push({ role: 'user', content: text });
+  renderMessages();
+  await streamAnswer(`/api/conversations/${state.current.id}/messages`, { content: text });
+}
+
+// ---- wiring ------------------------------------------------------------------
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (state.answering) state.answering.abort();
+  else send();
+});
+$('prompt').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    if (!state.answering) send();
+  }
+});
+$('regenerate').addEventListener('click', () => {
+  if (!state.current || state.answering || !lastAnswer()) return;
+  state.current.messages.pop();
+  renderMessages();
+  streamAnswer(`/api/conversations/${state.current.id}/regenerate`, {});
+});
+$('new-chat').addEventListener('click', () => newConversation().catch(showError));
+$('settings-toggle').addEventListener('click', () => {
+  const open = $('settings').hidden;
+  $('settings').hidden = !open;
+  $('settings-toggle').setAttribute('aria-expanded', String(open));
+});
+$('settings-save').addEventListener('click', async () => {
+  if (!state.current) await newConversation();
+  const settings = { temperature: Number($('temperature').value), topP: Number($('top-p').value), maxTokens: Number($('max-tokens').value) };
+  try {
+    await json(await api(`/api/conversations/${state.current.id}`, { method: 'PATCH', body: JSON.stringify({ systemPrompt: $('system-prompt').value, settings }) }));
+    await openConversation(state.current.id);
+    $('settings').hidden = true;
+    $('settings-toggle').setAttribute('aria-expanded', 'false');
+  } catch (error) {
+    showError(error);
+  }
+});
+$('delete-chat').addEventListener('click', async () => {
+  if (!state.current) return;
+  await api(`/api/conversations/${state.current.id}`, { method: 'DELETE' });
+  state.current = null;
+  localStorage.removeItem('onboard-conversation');
+  await loadConversations();
+  if (state.conversations[0]) await openConversation(state.conversations[0].id);
+  else renderMessages();
+});
+
+(async () => {
+  pollInfo();
+  await loadConversations().catch(showError);
+  const remembered = localStorage.getItem('onboard-conversation');
+  const first = state.conversations.find((c) => c.id === remembered) ?? state.conversations[0];
+  if (first) await openConversation(first.id).catch(showError);
+  else renderMessages();
+})();

@@ -68,7 +68,11 @@ export class ModelRunner {
     return this.all.length;
   }
 
-  /** Answers the last message of a conversation (rendered with the chat template). */
+  /**
+   * Answers the last message of a conversation (rendered with the chat template).
+   * Consume the stream with for-await, or call `return()` on it when you stop
+   * early: that is what frees its sequence for the next request.
+   */
   chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
     const startedAt = performance.now();
     if (messages.length === 0 || messages.at(-1)!.role !== 'user') {

@@ -99,20 +99,25 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
         sse.onAbort(() => abort.abort());
         const chunk = (delta: object, finish: string | null, extra: object = {}) =>
           sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }) });
-        await chunk({ role: 'assistant', content: '' }, null);
-        for (let next = first; !next.done; next = await stream.next()) {
-          const value = next.value;
-          if (value.type === 'text') await chunk({ content: value.text }, null);
-          else {
-            ctx.metrics.generation(value.stats);
-            if (value.stats.stopReason === 'abort') return;
-            await chunk({}, finishReason(value.stats.stopReason), { onboard: value.stats });
-            if (body.stream_options?.include_usage) {
-              await sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [], usage: usage(value.stats) }) });
+        try {
+          await chunk({ role: 'assistant', content: '' }, null);
+          for (let next = first; !next.done; next = await stream.next()) {
+            const value = next.value;
+            if (value.type === 'text') await chunk({ content: value.text }, null);
+            else {
+              ctx.metrics.generation(value.stats);
+              if (value.stats.stopReason === 'abort') return;
+              await chunk({}, finishReason(value.stats.stopReason), { onboard: value.stats });
+              if (body.stream_options?.include_usage) {
+                await sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [], usage: usage(value.stats) }) });
+              }
             }
           }
+          await sse.writeSSE({ data: '[DONE]' });
+        } finally {
+          // Ends the generation and frees its KV-cache sequence, however we leave.
+          await stream.return(undefined);
         }
-        await sse.writeSSE({ data: '[DONE]' });
       });
     } catch (error) {
       return respondError(c, error);
@@ -136,16 +141,20 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
       const first = await stream.next();
       return streamSSE(c, async (sse) => {
         sse.onAbort(() => abort.abort());
-        for (let next = first; !next.done; next = await stream.next()) {
-          const value = next.value;
-          if (value.type === 'text') await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice(value.text, null)] }) });
-          else {
-            ctx.metrics.generation(value.stats);
-            if (value.stats.stopReason === 'abort') return;
-            await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice('', finishReason(value.stats.stopReason))], usage: usage(value.stats) }) });
+        try {
+          for (let next = first; !next.done; next = await stream.next()) {
+            const value = next.value;
+            if (value.type === 'text') await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice(value.text, null)] }) });
+            else {
+              ctx.metrics.generation(value.stats);
+              if (value.stats.stopReason === 'abort') return;
+              await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice('', finishReason(value.stats.stopReason))], usage: usage(value.stats) }) });
+            }
           }
+          await sse.writeSSE({ data: '[DONE]' });
+        } finally {
+          await stream.return(undefined);
         }
-        await sse.writeSSE({ data: '[DONE]' });
       });
     } catch (error) {
       return respondError(c, error);

@@ -112,6 +112,9 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
       } catch (error) {
         store.updateMessage(reply.id, text, true);
         await sse.writeSSE({ event: 'error', data: JSON.stringify(toHttpError(error).body.error) });
+      } finally {
+        // Ends the generation and frees its KV-cache sequence, however we leave.
+        await stream.return(undefined);
       }
     });
   };

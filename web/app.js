@@ -29,6 +29,10 @@ function setStatus(status) {
   $('send').querySelector('.label').textContent = status === 'thinking' || status === 'answering' ? 'Stop' : 'Send';
   $('send').setAttribute('aria-label', status === 'thinking' || status === 'answering' ? 'Stop the answer' : 'Send');
   $('regenerate').disabled = status !== 'idle' || !lastAnswer();
+  // One answer at a time: switching chats waits until it ends (or is stopped).
+  const busy = status === 'thinking' || status === 'answering';
+  $('new-chat').disabled = busy;
+  for (const button of $('conversations').querySelectorAll('button')) button.disabled = busy;
 }
 
 const FRIENDLY = {
@@ -91,7 +95,8 @@ function renderConversations() {
       button.textContent = c.title;
       button.title = c.title;
       button.setAttribute('aria-current', String(c.id === state.current?.id));
-      button.addEventListener('click', () => openConversation(c.id));
+      button.disabled = Boolean(state.answering);
+      button.addEventListener('click', () => openConversation(c.id).catch(showError));
       return button;
     }),
   );
@@ -126,6 +131,7 @@ async function openConversation(id) {
 }
 
 async function newConversation() {
+  if (state.answering) return;
   const created = await json(await api('/api/conversations', { method: 'POST', body: '{}' }));
   await loadConversations();
   await openConversation(created.id);
@@ -155,6 +161,8 @@ async function pollInfo() {
 // ---- streaming an answer -----------------------------------------------------
 async function streamAnswer(path, body) {
   const controller = new AbortController();
+  const conversation = state.current; // the answer belongs to it, even if the user looks elsewhere
+  const visible = () => state.current === conversation;
   state.answering = controller;
   setStatus('thinking');
   $('error').hidden = true;
@@ -176,18 +184,22 @@ async function streamAnswer(path, body) {
         const event = /^event: (.*)$/m.exec(raw)?.[1] ?? 'message';
         const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? '{}');
         if (event === 'start') {
-          state.current.messages.push(reply);
+          conversation.messages.push(reply);
           element = messageElement(reply);
-          $('messages').querySelector('.empty')?.remove();
-          $('messages').append(element);
+          if (visible()) {
+            $('messages').querySelector('.empty')?.remove();
+            $('messages').append(element);
+          }
         } else if (event === 'token') {
           setStatus('answering');
           reply.content += data.text;
           element.querySelector('.content').textContent = reply.content;
-          $('messages').scrollTop = $('messages').scrollHeight;
+          if (visible()) $('messages').scrollTop = $('messages').scrollHeight;
         } else if (event === 'done') {
           Object.assign(reply, { incomplete: data.incomplete, stats: data.stats, id: data.messageId });
-          element.replaceWith(messageElement(reply));
+          const finished = messageElement(reply);
+          element.replaceWith(finished);
+          element = finished;
         } else if (event === 'error') {
           throw Object.assign(new Error(data.message), { detail: data });
         }
@@ -197,7 +209,8 @@ async function streamAnswer(path, body) {
     if (error.name !== 'AbortError') showError(error);
   } finally {
     state.answering = null;
-    await openConversation(state.current.id); // what the server saved, stopped answers included
+    if (visible()) await openConversation(conversation.id); // what the server saved, stopped answers included
+    else setStatus('idle');
     await loadConversations();
   }
 }

@@ -24,10 +24,14 @@ export class StreamingDetokenizer {
     return this.commit(text);
   }
 
-  /** Returns whatever is still held (at the end of generation). */
+  /**
+   * Returns whatever is still held (at the end of generation). A character
+   * whose last bytes never came (the answer was cut by max tokens) is dropped
+   * rather than shown as U+FFFD.
+   */
   flush(): string {
     if (this.pending.length === 0) return '';
-    return this.commit(this.decodePending());
+    return this.commit(this.decodePending()).replace(/\uFFFD+$/, '');
   }
 
   private decodePending(): string {

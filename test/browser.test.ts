@@ -104,12 +104,40 @@ describe('web chat UI', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (
     await page.close();
   });
 
+  it('answers the last message again with "Again"', async () => {
+    const page = await openPage(1280, 720);
+    await page.click('#conversations button:has-text("Write a short poem about the sea.")');
+    await page.waitForSelector('.message.assistant .meta:has-text("tok/s")');
+    const watching = watchAnswer(page);
+    await page.click('#regenerate');
+    const lengths = await watching;
+    assert.ok(lengths.length >= 3, 'the new answer streams');
+    assert.equal(await page.locator('.message.assistant').count(), 1, 'the old answer was replaced, not added to');
+    await page.close();
+  });
+
+  it('says plainly what to do when the model file is missing', async () => {
+    const broken = await startServerProcess(['--db', join(dir, 'broken.db'), '--model', join(dir, 'missing.gguf')], {}, false);
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await page.goto(broken.url);
+      await page.waitForSelector('body[data-state="error"]');
+      assert.equal(await page.textContent('#error-title'), 'The model file is missing.');
+      assert.match((await page.textContent('#error-hint')) ?? '', /onboard models pull/);
+      await page.screenshot({ path: join(artifacts, 'ui-error-1280x720.png') });
+      await page.close();
+    } finally {
+      await broken.stop();
+    }
+  });
+
   it('finds the conversations again after a reload and after a server restart', async () => {
     const page = await openPage(1280, 720);
     const titles = await page.locator('#conversations button').allTextContents();
     assert.ok(titles.some((t) => t.startsWith('Write a long story about a lighthouse keeper')), `titles: ${titles.join(' | ')}`);
     await page.reload();
     await page.waitForSelector('body[data-state="idle"]');
+    await page.waitForSelector('.message.assistant');
     assert.ok((await page.locator('.message').count()) >= 2);
     await page.close();
 

@@ -58,7 +58,7 @@ export interface ServerProcess {
 }
 
 /** Starts `onboard serve` as a real process on a free port and waits until the model is ready. */
-export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}, waitForReady = true): Promise<ServerProcess> {
   const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', '--backend', 'cpu', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -72,7 +72,7 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
     setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000);
   });
   const until = Date.now() + 120_000;
-  while ((await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200) {
+  while (waitForReady && (await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200) {
     if (Date.now() > until) throw new Error(`model not ready: ${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }

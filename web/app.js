@@ -163,6 +163,7 @@ async function streamAnswer(path, body) {
   const controller = new AbortController();
   const conversation = state.current; // the answer belongs to it, even if the user looks elsewhere
   const visible = () => state.current === conversation;
+  controller.conversationId = conversation.id;
   state.answering = controller;
   setStatus('thinking');
   $('error').hidden = true;
@@ -226,9 +227,20 @@ async function send() {
 }
 
 // ---- wiring ------------------------------------------------------------------
+async function stop() {
+  // The server ends the answer and saves it before the stream closes; the stream then ends normally.
+  const id = state.answering?.conversationId;
+  if (!id) return;
+  try {
+    await json(await api(`/api/conversations/${id}/stop`, { method: 'POST' }));
+  } catch {
+    state.answering?.abort(); // the server is unreachable: at least stop listening
+  }
+}
+
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault();
-  if (state.answering) state.answering.abort();
+  if (state.answering) stop();
   else send();
 });
 $('prompt').addEventListener('keydown', (event) => {

@@ -70,6 +70,18 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
 
   app.delete('/api/conversations/:id', (c) => (store.deleteConversation(c.req.param('id')) ? c.body(null, 204) : respondError(c, new HttpError(404, 'No such conversation', 'invalid_request_error', 'id', 'not_found'))));
 
+  // Answers in progress, so Stop can end one and wait until its last words are saved.
+  const inProgress = new Map<string, { abort: AbortController; saved: Promise<void> }>();
+
+  app.post('/api/conversations/:id/stop', async (c) => {
+    const running = inProgress.get(c.req.param('id'));
+    if (running) {
+      running.abort.abort();
+      await running.saved;
+    }
+    return c.body(null, 204);
+  });
+
   const answer = async (c: Context, conversationId: string, history: StoredMessage[]) => {
     const conversation = findConversation(conversationId);
     const runner = requireRunner(host);
@@ -87,6 +99,8 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
     });
     const first = await stream.next(); // queue full or too long: a status code, not a broken stream
     const reply = store.addMessage(conversationId, 'assistant', '', true);
+    let markSaved = () => {};
+    inProgress.set(conversationId, { abort, saved: new Promise<void>((resolve) => (markSaved = resolve)) });
     return streamSSE(c, async (sse) => {
       sse.onAbort(() => abort.abort());
       let text = '';
@@ -115,6 +129,8 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
       } finally {
         // Ends the generation and frees its KV-cache sequence, however we leave.
         await stream.return(undefined);
+        inProgress.delete(conversationId);
+        markSaved();
       }
     });
   };

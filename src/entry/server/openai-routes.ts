@@ -70,6 +70,46 @@ export function disconnectSignal(c: Context): AbortController {
   return controller;
 }
 
+type Done = Extract<GenerationChunk, { type: 'done' }>;
+
+/** How one endpoint shapes a generation: the whole response, or its stream of events. */
+interface ResponseFormat {
+  whole(done: Done): object;
+  opening: object[];
+  piece(text: string): object;
+  closing(stats: GenerationStats): object[];
+}
+
+/** Sends a generation as one JSON body or as server-sent events ending with [DONE]. */
+async function respond(c: Context, ctx: RouteContext, stream: AsyncGenerator<GenerationChunk>, abort: AbortController, streaming: boolean, format: ResponseFormat) {
+  if (!streaming) {
+    const done = await collect(stream);
+    ctx.metrics.generation(done.stats);
+    return c.json(format.whole(done));
+  }
+  const first = await stream.next(); // errors before the first byte still get a proper status code
+  return streamSSE(c, async (sse) => {
+    sse.onAbort(() => abort.abort());
+    const send = (event: object) => sse.writeSSE({ data: JSON.stringify(event) });
+    try {
+      for (const event of format.opening) await send(event);
+      for (let next = first; !next.done; next = await stream.next()) {
+        const value = next.value;
+        if (value.type === 'text') await send(format.piece(value.text));
+        else {
+          ctx.metrics.generation(value.stats);
+          if (value.stats.stopReason === 'abort') return;
+          for (const event of format.closing(value.stats)) await send(event);
+        }
+      }
+      await sse.writeSSE({ data: '[DONE]' });
+    } finally {
+      // Ends the generation and frees its KV-cache sequence, however we leave.
+      await stream.return(undefined);
+    }
+  });
+}
+
 export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
   app.get('/v1/models', (c) => c.json({ object: 'list', data: [{ id: ctx.modelId, object: 'model', created: 0, owned_by: 'onboard' }] }));
 
@@ -79,45 +119,22 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
       const runner = requireRunner(ctx.host);
       const abort = disconnectSignal(c);
       const stream = runner.chat(body.messages, generateOptions(body, abort.signal, ctx.timeLimitMs));
-      const id = `chatcmpl-${randomUUID()}`;
-      const created = Math.floor(Date.now() / 1000);
-      if (!body.stream) {
-        const done = await collect(stream);
-        ctx.metrics.generation(done.stats);
-        return c.json({
-          id,
+      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId };
+      const chunk = (delta: object, finish: string | null, extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra });
+      return await respond(c, ctx, stream, abort, Boolean(body.stream), {
+        whole: (done) => ({
+          ...head,
           object: 'chat.completion',
-          created,
-          model: ctx.modelId,
           choices: [{ index: 0, message: { role: 'assistant', content: done.text }, finish_reason: finishReason(done.stats.stopReason), logprobs: null }],
           usage: usage(done.stats),
           onboard: done.stats,
-        });
-      }
-      const first = await stream.next(); // errors before the first byte still get a proper status code
-      return streamSSE(c, async (sse) => {
-        sse.onAbort(() => abort.abort());
-        const chunk = (delta: object, finish: string | null, extra: object = {}) =>
-          sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra }) });
-        try {
-          await chunk({ role: 'assistant', content: '' }, null);
-          for (let next = first; !next.done; next = await stream.next()) {
-            const value = next.value;
-            if (value.type === 'text') await chunk({ content: value.text }, null);
-            else {
-              ctx.metrics.generation(value.stats);
-              if (value.stats.stopReason === 'abort') return;
-              await chunk({}, finishReason(value.stats.stopReason), { onboard: value.stats });
-              if (body.stream_options?.include_usage) {
-                await sse.writeSSE({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model: ctx.modelId, choices: [], usage: usage(value.stats) }) });
-              }
-            }
-          }
-          await sse.writeSSE({ data: '[DONE]' });
-        } finally {
-          // Ends the generation and frees its KV-cache sequence, however we leave.
-          await stream.return(undefined);
-        }
+        }),
+        opening: [chunk({ role: 'assistant', content: '' }, null)],
+        piece: (text) => chunk({ content: text }, null),
+        closing: (stats) => [
+          chunk({}, finishReason(stats.stopReason), { onboard: stats }),
+          ...(body.stream_options?.include_usage ? [{ ...head, object: 'chat.completion.chunk', choices: [], usage: usage(stats) }] : []),
+        ],
       });
     } catch (error) {
       return respondError(c, error);
@@ -130,31 +147,13 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
       const runner = requireRunner(ctx.host);
       const abort = disconnectSignal(c);
       const stream = runner.complete(body.prompt, generateOptions(body, abort.signal, ctx.timeLimitMs));
-      const id = `cmpl-${randomUUID()}`;
-      const created = Math.floor(Date.now() / 1000);
+      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: ctx.modelId };
       const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
-      if (!body.stream) {
-        const done = await collect(stream);
-        ctx.metrics.generation(done.stats);
-        return c.json({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats });
-      }
-      const first = await stream.next();
-      return streamSSE(c, async (sse) => {
-        sse.onAbort(() => abort.abort());
-        try {
-          for (let next = first; !next.done; next = await stream.next()) {
-            const value = next.value;
-            if (value.type === 'text') await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice(value.text, null)] }) });
-            else {
-              ctx.metrics.generation(value.stats);
-              if (value.stats.stopReason === 'abort') return;
-              await sse.writeSSE({ data: JSON.stringify({ id, object: 'text_completion', created, model: ctx.modelId, choices: [choice('', finishReason(value.stats.stopReason))], usage: usage(value.stats) }) });
-            }
-          }
-          await sse.writeSSE({ data: '[DONE]' });
-        } finally {
-          await stream.return(undefined);
-        }
+      return await respond(c, ctx, stream, abort, Boolean(body.stream), {
+        whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats }),
+        opening: [],
+        piece: (text) => ({ ...head, choices: [choice(text, null)] }),
+        closing: (stats) => [{ ...head, choices: [choice('', finishReason(stats.stopReason))], usage: usage(stats) }],
       });
     } catch (error) {
       return respondError(c, error);
@@ -162,7 +161,7 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
   });
 }
 
-async function collect(stream: AsyncGenerator<GenerationChunk>): Promise<Extract<GenerationChunk, { type: 'done' }>> {
+async function collect(stream: AsyncGenerator<GenerationChunk>): Promise<Done> {
   for await (const chunk of stream) if (chunk.type === 'done') return chunk;
   throw new Error('generation ended without a done chunk');
 }

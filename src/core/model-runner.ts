@@ -1,5 +1,5 @@
 import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
-import { fitMessages, tokenizePrompt } from './context-window.js';
+import { fitMessages, MIN_ANSWER_TOKENS, tokenizePrompt } from './context-window.js';
 import type { EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
 import { CancelledError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
@@ -88,7 +88,7 @@ export class ModelRunner {
     const startedAt = performance.now();
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
     const tokens = tokenizePrompt(this.model, prompt);
-    const reserved = Math.min(maxTokens, 16);
+    const reserved = Math.min(maxTokens, MIN_ANSWER_TOKENS);
     if (tokens.length + reserved > this.model.contextSize) throw new PromptTooLongError(tokens.length, this.model.contextSize, reserved);
     return this.run(tokens, 0, maxTokens, options, startedAt);
   }

@@ -24,7 +24,8 @@ export class LlamaCppEngine implements Engine {
     // Check the file while the native runtime loads: both take a few hundred ms.
     const runtimes = options.backend === 'auto' ? detectBackends() : warmRuntime(options.backend);
     const gguf = await readGguf(options.modelPath);
-    const estimate = estimateMemory({ weightsBytes: gguf.fileSize, layers: gguf.layers, kvWidth: gguf.kvWidth }, options.contextSize);
+    // Every sequence has a KV cache of the full context size.
+    const estimate = estimateMemory({ weightsBytes: gguf.fileSize, layers: gguf.layers, kvWidth: gguf.kvWidth }, options.contextSize * (options.sequences ?? 1));
     assertFitsInMemory(estimate, this.options.availableMemoryBytes());
 
     const plan = planBackends(options.backend, await runtimes);

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createApp } from '../composition.js';
-import { tokenizePrompt } from '../core/context-window.js';
+import { tokenizeConversation } from '../core/context-window.js';
 import { BENCH_PROMPT, median, type BenchSettings, type RunResult } from './measure.js';
 
 const run = promisify(execFile);
@@ -26,7 +26,7 @@ const contextSize = 2048;
 
 // The prompt exactly as onboard renders and tokenizes it, so raw evaluates the same tokens.
 const probe = await app.openRunner({ model: modelPath, contextSize: 256, threads: 1, backend: 'cpu' });
-const promptTokens = tokenizePrompt(probe.model, probe.template.render([{ role: 'user', content: BENCH_PROMPT }], { addGenerationPrompt: true }));
+const promptTokens = tokenizeConversation(probe.model, probe.template, [{ role: 'user', content: BENCH_PROMPT }]);
 await probe.close();
 
 const settings: BenchSettings = { modelPath, threads, contextSize, maxTokens: 128, prompt: BENCH_PROMPT, promptTokens };

@@ -27,7 +27,7 @@ export function fitMessages(model: LoadedModel, template: ChatTemplate, messages
   let dropped = 0;
   for (;;) {
     const window = [...system, ...history.slice(dropped), ...next];
-    const tokens = tokenizePrompt(model, template.render(window, { addGenerationPrompt: true }));
+    const tokens = tokenizeConversation(model, template, window);
     if (tokens.length + maxTokens <= contextSize) return { tokens, droppedMessages: dropped };
     if (dropped < history.length) {
       dropped = Math.min(history.length, dropped + 2);
@@ -39,9 +39,39 @@ export function fitMessages(model: LoadedModel, template: ChatTemplate, messages
   }
 }
 
+/**
+ * Renders and tokenizes a conversation so that only the template's own text
+ * can produce control tokens: message contents are tokenized as plain text,
+ * so a user who types "<|im_end|>" cannot end their turn or forge another.
+ * Each content is rendered as a unique marker, the markers split the prompt,
+ * and the pieces are tokenized apart. A template that transforms contents
+ * beyond recognition falls back to tokenizing the whole prompt.
+ */
+export function tokenizeConversation(model: LoadedModel, template: ChatTemplate, messages: readonly ChatMessage[]): number[] {
+  const markers = messages.map((_, i) => `\u0001onboard-message-${i}\u0001`);
+  const rendered = template.render(
+    messages.map((message, i) => ({ ...message, content: markers[i]! })),
+    { addGenerationPrompt: true },
+  );
+  const pieces: Array<{ text: string; special: boolean }> = [];
+  let rest = rendered;
+  for (const [i, marker] of markers.entries()) {
+    const at = rest.indexOf(marker);
+    if (at === -1 || rest.indexOf(marker, at + 1) !== -1) return tokenizePrompt(model, template.render(messages, { addGenerationPrompt: true }));
+    pieces.push({ text: rest.slice(0, at), special: true }, { text: messages[i]!.content, special: false });
+    rest = rest.slice(at + marker.length);
+  }
+  pieces.push({ text: rest, special: true });
+  const tokens = pieces.flatMap((piece) => (piece.text ? model.tokenize(piece.text, { special: piece.special }) : []));
+  return withBos(model, tokens);
+}
+
 /** Tokenizes prompt text, parsing control tokens and adding BOS when the model wants it. */
 export function tokenizePrompt(model: LoadedModel, text: string): number[] {
-  const tokens = model.tokenize(text, { special: true });
+  return withBos(model, model.tokenize(text, { special: true }));
+}
+
+function withBos(model: LoadedModel, tokens: number[]): number[] {
   const bos = model.info.bosTokenId;
   if (model.info.addBosToken && bos !== undefined && tokens[0] !== bos) tokens.unshift(bos);
   return tokens;

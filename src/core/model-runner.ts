@@ -64,10 +64,6 @@ export class ModelRunner {
     return this.all.length - this.free.length;
   }
 
-  get capacity(): number {
-    return this.all.length;
-  }
-
   /**
    * Answers the last message of a conversation (rendered with the chat template).
    * Consume the stream with for-await, or call `return()` on it when you stop

@@ -21,8 +21,6 @@ export const samplingSchema = z.strictObject({
 export type SamplingOptions = z.output<typeof samplingSchema>;
 export type SamplingInput = z.input<typeof samplingSchema>;
 
-export const greedy: SamplingInput = { temperature: 0 };
-
 export function resolveSampling(input: SamplingInput = {}): SamplingOptions {
   return samplingSchema.parse(input);
 }

@@ -12,6 +12,8 @@ const CONTEXT_TOKENS = 4;
 
 export class StreamingDetokenizer {
   private context: number[] = [];
+  /** Text of `context`, decoded once when it changes rather than on every token. */
+  private contextText = '';
   private pending: number[] = [];
 
   constructor(private readonly detokenize: (tokens: readonly number[]) => string) {}
@@ -35,13 +37,13 @@ export class StreamingDetokenizer {
   }
 
   private decodePending(): string {
-    const before = this.detokenize(this.context);
     const all = this.detokenize([...this.context, ...this.pending]);
-    return all.startsWith(before) ? all.slice(before.length) : this.detokenize(this.pending);
+    return all.startsWith(this.contextText) ? all.slice(this.contextText.length) : this.detokenize(this.pending);
   }
 
   private commit(text: string): string {
     this.context = [...this.context, ...this.pending].slice(-CONTEXT_TOKENS);
+    this.contextText = this.detokenize(this.context);
     this.pending = [];
     return text;
   }

@@ -74,6 +74,13 @@ export interface EngineGeneration {
   readonly tokens: AsyncIterator<number>;
 }
 
+/** How many leading tokens two sequences share. */
+export function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
+  let shared = 0;
+  while (shared < a.length && shared < b.length && a[shared] === b[shared]) shared++;
+  return shared;
+}
+
 /** Reads the process's peak memory; the platform provides it. */
 export interface MemoryProbe {
   peakRssBytes(): number;

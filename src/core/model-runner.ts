@@ -1,6 +1,6 @@
 import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
 import { fitMessages, MIN_ANSWER_TOKENS, tokenizePrompt } from './context-window.js';
-import type { EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
+import { commonPrefixLength, type EngineSequence, type LoadedModel, type MemoryProbe } from './engine.js';
 import { CancelledError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
 import { resolveSampling, type SamplingInput } from './sampling.js';
@@ -138,9 +138,7 @@ export class ModelRunner {
     let best = 0;
     let bestShared = -1;
     this.free.forEach((sequence, index) => {
-      const cached = sequence.cachedTokens;
-      let shared = 0;
-      while (shared < cached.length && shared < prompt.length && cached[shared] === prompt[shared]) shared++;
+      const shared = commonPrefixLength(sequence.cachedTokens, prompt);
       if (shared > bestShared) {
         best = index;
         bestShared = shared;

@@ -1,12 +1,12 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { planBackends } from '../../core/backend-policy.js';
-import type { Engine, EngineGeneration, EngineSequence, LoadedModel, LoadOptions, ModelInfo } from '../../core/engine.js';
+import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendAttempt, BackendChoice, BackendName } from '../../core/types.js';
 import { readGguf, type GgufSummary } from '../gguf/reader.js';
-import { describeLoadFailure, detectBackends, llamaRuntime } from './runtime.js';
+import { describeLoadFailure, detectBackends, llamaRuntime, noDeviceReason } from './runtime.js';
 
 export interface LlamaCppEngineOptions {
   /** Memory the model may use, in bytes (the OS's available memory, or a configured budget). */
@@ -54,13 +54,7 @@ export class LlamaCppEngine implements Engine {
   private async loadOn(backend: BackendName, options: LoadOptions, gguf: GgufSummary) {
     const llama = await llamaRuntime(backend);
     const devices = backend === 'cpu' ? [] : await llama.getGpuDeviceNames();
-    if (backend !== 'cpu' && devices.length === 0) {
-      throw new Error(
-        backend === 'vulkan'
-          ? 'llama.cpp sees no Vulkan GPU device (software devices such as llvmpipe are hidden; set GGML_VK_VISIBLE_DEVICES=0 to use one)'
-          : 'no CUDA device found',
-      );
-    }
+    if (backend !== 'cpu' && devices.length === 0) throw new Error(noDeviceReason(backend));
     const model = await llama.loadModel({ modelPath: gguf.path, gpuLayers: backend === 'cpu' ? 0 : 'max' });
     try {
       const context = await model.createContext({
@@ -147,9 +141,7 @@ class LlamaCppSequence implements EngineSequence {
   }
 
   async begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration> {
-    const cached = this.sequence.contextTokens;
-    let common = 0;
-    while (common < cached.length && common < prompt.length && cached[common] === prompt[common]) common++;
+    let common = commonPrefixLength(this.sequence.contextTokens, prompt);
     // The last prompt token is always evaluated again: its logits give the first answer token.
     if (common === prompt.length) common--;
     if (common < this.sequence.nextTokenIndex) {

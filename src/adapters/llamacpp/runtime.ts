@@ -44,17 +44,18 @@ async function detectGpuBackend(backend: 'cuda' | 'vulkan'): Promise<BackendCapa
   try {
     const llama = await llamaRuntime(backend);
     const devices = await llama.getGpuDeviceNames();
-    if (devices.length === 0) {
-      const detail =
-        backend === 'vulkan'
-          ? 'the Vulkan runtime loaded but llama.cpp sees no GPU device (it hides software devices such as llvmpipe unless GGML_VK_VISIBLE_DEVICES is set)'
-          : 'the CUDA runtime loaded but found no device';
-      return { backend, available: false, devices, softwareOnly: false, detail };
-    }
+    if (devices.length === 0) return { backend, available: false, devices, softwareOnly: false, detail: noDeviceReason(backend) };
     return { backend, available: true, devices, softwareOnly: devices.every(isSoftwareDevice) };
   } catch (error) {
     return { backend, available: false, devices: [], softwareOnly: false, detail: describeLoadFailure(backend, error) };
   }
+}
+
+/** Why a GPU runtime that loaded is still of no use. */
+export function noDeviceReason(backend: 'cuda' | 'vulkan'): string {
+  return backend === 'vulkan'
+    ? 'the Vulkan runtime loaded but llama.cpp sees no GPU device (it hides software devices such as llvmpipe unless GGML_VK_VISIBLE_DEVICES is set, e.g. GGML_VK_VISIBLE_DEVICES=0)'
+    : 'the CUDA runtime loaded but found no device';
 }
 
 export function describeLoadFailure(backend: BackendName, error: unknown): string {

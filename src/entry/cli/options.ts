@@ -3,16 +3,21 @@ import { z } from 'zod';
 import { InvalidOptionError } from '../../core/errors.js';
 import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
-import { DEFAULT_CONTEXT_SIZE, type OpenChatOptions } from '../../composition.js';
+import { DEFAULT_CONTEXT_SIZE, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
 import { DEFAULT_MAX_TOKENS } from '../../core/model-runner.js';
 
-/** Flags shared by `run` and `chat`: which model, where, and how to sample. */
-export function addGenerationOptions(command: Command): Command {
+/** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
+export function addModelOptions(command: Command): Command {
   return command
     .option('-m, --model <id|path>', 'catalog id or path to a .gguf file (default: the default model, fetched on first use)')
     .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
-    .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
+    .option('-t, --threads <n>', 'CPU threads (default: the physical cores)');
+}
+
+/** Flags shared by `run` and `chat`: the model, the system prompt, and how to sample. */
+export function addGenerationOptions(command: Command): Command {
+  return addModelOptions(command)
     .option('-s, --system <text>', 'system prompt')
     .option('-n, --max-tokens <n>', 'stop after this many answer tokens', String(DEFAULT_MAX_TOKENS))
     .option('--temperature <t>', 'randomness; 0 is greedy (always the likeliest token)', '0.7')
@@ -27,11 +32,7 @@ export function addGenerationOptions(command: Command): Command {
     .option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed');
 }
 
-export interface GenerationFlags {
-  model?: string;
-  backend: string;
-  ctx: string;
-  threads?: string;
+export interface GenerationFlags extends ModelFlags {
   system?: string;
   maxTokens: string;
   temperature: string;
@@ -65,14 +66,36 @@ function numberFlag(flag: string, value: string | undefined): number | undefined
   return n;
 }
 
-function positiveInt(flag: string, value: string | undefined, max = Number.MAX_SAFE_INTEGER): number | undefined {
+/** A whole-number flag in [min, max]; a bad value names its flag. */
+export function wholeNumberFlag(flag: string, value: string | undefined, min: number, max: number): number | undefined {
   const n = numberFlag(flag, value);
-  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > max)) throw new InvalidOptionError(flag, `expected a whole number from 1 to ${max}, got ${value}`);
+  if (n !== undefined && (!Number.isInteger(n) || n < min || n > max)) throw new InvalidOptionError(flag, `expected a whole number from ${min} to ${max}, got ${value}`);
   return n;
 }
 
-/** Turns raw flags into validated options; a bad value names its flag. */
-export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions & { maxTokens: number; sampling: SamplingInput; stop: string[] } {
+export interface ModelFlags {
+  model?: string;
+  backend: string;
+  ctx: string;
+  threads?: string;
+}
+
+/** The model flags as options for `openModel`/`openRunner`/`openChat`. */
+export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
+  const threads = wholeNumberFlag('--threads', flags.threads, 1, 1024);
+  return {
+    ...(flags.model ? { model: flags.model } : {}),
+    backend: flags.backend as BackendRequest,
+    contextSize: wholeNumberFlag('--ctx', flags.ctx, 1, 1 << 24)!,
+    ...(threads ? { threads } : {}),
+  };
+}
+
+/**
+ * Turns raw flags into validated chat options; the sampling flags become the
+ * session's defaults for every answer. A bad value names its flag.
+ */
+export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions {
   const sampling: SamplingInput = {
     temperature: numberFlag('--temperature', flags.temperature),
     topK: numberFlag('--top-k', flags.topK),
@@ -90,16 +113,9 @@ export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions & 
     const key = String(issue.path[0] ?? '');
     throw new InvalidOptionError(flagNames[key] ?? key, z.prettifyError(new z.ZodError([issue])).replace(/^✖\s*/, '').split('\n')[0] ?? issue.message);
   }
-  const contextSize = positiveInt('--ctx', flags.ctx, 1 << 24)!;
-  const threads = positiveInt('--threads', flags.threads, 1024);
   return {
-    ...(flags.model ? { model: flags.model } : {}),
-    backend: flags.backend as BackendRequest,
-    contextSize,
-    ...(threads ? { threads } : {}),
+    ...parseModelFlags(flags),
     ...(flags.system ? { systemPrompt: flags.system } : {}),
-    maxTokens: positiveInt('--max-tokens', flags.maxTokens, 1 << 20)!,
-    sampling,
-    stop: flags.stop ?? [],
+    defaults: { sampling, maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, 1 << 20)!, stop: flags.stop ?? [] },
   };
 }

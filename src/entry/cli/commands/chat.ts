@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { ChatSession } from '../../../core/chat-session.js';
-import type { App } from '../../../composition.js';
+import type { App, OpenChatOptions } from '../../../composition.js';
 import { describeError, statsLine, statsTable } from '../format.js';
 import { addGenerationOptions, parseGenerationFlags, type GenerationFlags } from '../options.js';
 
@@ -22,7 +22,7 @@ export function registerChat(program: Command, app: () => App): void {
     });
 }
 
-async function runRepl(app: App, options: ReturnType<typeof parseGenerationFlags>): Promise<void> {
+async function runRepl(app: App, options: OpenChatOptions): Promise<void> {
   const out = process.stdout;
   const err = process.stderr;
   const dim = (text: string) => (err.isTTY ? `\x1b[2m${text}\x1b[0m` : text);
@@ -80,7 +80,7 @@ async function runRepl(app: App, options: ReturnType<typeof parseGenerationFlags
       }
       answering = new AbortController();
       try {
-        for await (const chunk of session.send(line, { sampling: options.sampling, maxTokens: options.maxTokens, stop: options.stop, signal: answering.signal })) {
+        for await (const chunk of session.send(line, { signal: answering.signal })) {
           if (chunk.type === 'text') out.write(chunk.text);
           else {
             out.write(chunk.stats.stopReason === 'abort' ? ' [stopped]\n' : '\n');

@@ -23,7 +23,7 @@ Examples:
       process.once('SIGINT', onInterrupt);
       try {
         const session = await app().openChat({ ...options, signal: abort.signal });
-        for await (const chunk of session.send(prompt, { sampling: options.sampling, maxTokens: options.maxTokens, stop: options.stop, signal: abort.signal })) {
+        for await (const chunk of session.send(prompt, { signal: abort.signal })) {
           if (chunk.type === 'text') {
             if (!flags.json) process.stdout.write(chunk.text);
           } else if (flags.json) {

@@ -3,18 +3,12 @@ import { basename } from 'node:path';
 import { ConversationStore, defaultDatabasePath } from '../../../adapters/storage/conversation-store.js';
 import { DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
 import type { App } from '../../../composition.js';
-import { DEFAULT_CONTEXT_SIZE } from '../../../composition.js';
-import { InvalidOptionError } from '../../../core/errors.js';
-import type { BackendRequest } from '../../../core/types.js';
 import { ModelHost } from '../../server/model-host.js';
 import { startServer } from '../../server/server.js';
 import { describeError } from '../format.js';
+import { addModelOptions, parseModelFlags, wholeNumberFlag, type ModelFlags } from '../options.js';
 
-interface ServeFlags {
-  model?: string;
-  backend: string;
-  ctx: string;
-  threads?: string;
+interface ServeFlags extends ModelFlags {
   host: string;
   port: string;
   token?: string;
@@ -24,21 +18,8 @@ interface ServeFlags {
   db?: string;
 }
 
-function wholeNumber(flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidOptionError(flag, `expected a whole number from ${min} to ${max}, got ${value}`);
-  return n;
-}
-
 export function registerServe(program: Command, app: () => App): void {
-  program
-    .command('serve')
-    .description('Serve the model: an OpenAI-compatible API and a web chat UI, on this machine')
-    .option('-m, --model <id|path>', 'catalog id or path to a .gguf file (default: the default model)')
-    .addOption(new Option('-b, --backend <backend>', 'where to run').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
-    .option('-c, --ctx <tokens>', 'context window per conversation', String(DEFAULT_CONTEXT_SIZE))
-    .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
+  addModelOptions(program.command('serve').description('Serve the model: an OpenAI-compatible API and a web chat UI, on this machine'))
     .option('--host <address>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
     .option('-p, --port <port>', 'port (0 picks a free one)', '8080')
     .addOption(new Option('--token <secret>', 'require "Authorization: Bearer <secret>" on the API').env('ONBOARD_API_TOKEN'))
@@ -63,24 +44,14 @@ Examples:
   onboard serve --host 0.0.0.0 --token "$(openssl rand -hex 16)"`,
     )
     .action(async (flags: ServeFlags) => {
-      const port = wholeNumber('--port', flags.port, 0, 65535)!;
-      const parallel = wholeNumber('--parallel', flags.parallel, 1, 64)!;
-      const maxQueue = wholeNumber('--queue', flags.queue, 0, 10_000)!;
-      const timeLimitMs = wholeNumber('--time-limit', flags.timeLimit, 1, 86_400)! * 1000;
-      const contextSize = wholeNumber('--ctx', flags.ctx, 1, 1 << 24)!;
-      const threads = wholeNumber('--threads', flags.threads, 1, 1024);
+      const port = wholeNumberFlag('--port', flags.port, 0, 65535)!;
+      const parallel = wholeNumberFlag('--parallel', flags.parallel, 1, 64)!;
+      const maxQueue = wholeNumberFlag('--queue', flags.queue, 0, 10_000)!;
+      const timeLimitMs = wholeNumberFlag('--time-limit', flags.timeLimit, 1, 86_400)! * 1000;
+      const modelOptions = parseModelFlags(flags);
       const modelId = flags.model ? basename(flags.model).replace(/\.gguf$/i, '') : DEFAULT_MODEL_ID;
       const store = new ConversationStore(flags.db ?? defaultDatabasePath());
-      const host = new ModelHost(() =>
-        app().openRunner({
-          ...(flags.model ? { model: flags.model } : {}),
-          backend: flags.backend as BackendRequest,
-          contextSize,
-          ...(threads ? { threads } : {}),
-          parallel,
-          maxQueue,
-        }),
-      );
+      const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue }));
       let server;
       try {
         server = await startServer({ host: flags.host, port, ...(flags.token ? { token: flags.token } : {}), modelId, model: host, store, timeLimitMs });

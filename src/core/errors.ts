@@ -19,7 +19,12 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'INVALID_OPTION'
   | 'QUEUE_FULL'
-  | 'ENGINE_FAILED';
+  | 'ENGINE_FAILED'
+  | 'EXPORT_CONFIG_INVALID'
+  | 'EXPORT_SOURCE_INVALID'
+  | 'EXPORT_BACKEND_UNAVAILABLE'
+  | 'TOOLCHAIN_MISSING'
+  | 'EXPORT_FAILED';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
 export const exitCodes: Record<ErrorCode, number> = {
@@ -38,6 +43,11 @@ export const exitCodes: Record<ErrorCode, number> = {
   PROMPT_TOO_LONG: 7,
   ENGINE_FAILED: 8,
   QUEUE_FULL: 9,
+  EXPORT_CONFIG_INVALID: 10,
+  EXPORT_SOURCE_INVALID: 10,
+  EXPORT_BACKEND_UNAVAILABLE: 11,
+  TOOLCHAIN_MISSING: 11,
+  EXPORT_FAILED: 12,
   CANCELLED: 130,
 };
 
@@ -82,8 +92,8 @@ export class ModelIsDirectoryError extends OnboardError {
 }
 
 export class NotAModelFileError extends OnboardError {
-  constructor(readonly path: string, readonly found: string) {
-    super('MODEL_NOT_A_MODEL_FILE', `Not a model file: ${path} (${found})`, 'Pass a GGUF model file (it starts with the bytes "GGUF"); `onboard models list` shows the models you have.', { path, found });
+  constructor(readonly path: string, readonly found: string, expected = 'a GGUF model file (it starts with the bytes "GGUF")') {
+    super('MODEL_NOT_A_MODEL_FILE', `Not a model file: ${path} (${found})`, `Pass ${expected}; \`onboard models list\` shows the models you have.`, { path, found });
   }
 }
 
@@ -170,6 +180,41 @@ export class InvalidOptionError extends OnboardError {
 export class EngineFailedError extends OnboardError {
   constructor(readonly engine: string, reason: string, options?: { cause?: unknown }) {
     super('ENGINE_FAILED', `The ${engine} engine failed: ${reason}`, 'Run `onboard doctor`; if it persists, report it with the output of `onboard doctor --json`.', { engine, reason }, options);
+  }
+}
+
+/** One or more keys of an export config are unknown or have bad values; each problem names its key. */
+export class ExportConfigError extends OnboardError {
+  constructor(readonly file: string, readonly problems: readonly string[]) {
+    super('EXPORT_CONFIG_INVALID', `Export config ${file} is invalid:\n  - ${problems.join('\n  - ')}`, 'Fix the keys above (configs/ has working examples), or override one with --set key=value.', { file, problems });
+  }
+}
+
+/** The checkpoint, params or tokenizer an export needs is missing or cannot be converted. */
+export class ExportSourceError extends OnboardError {
+  constructor(readonly what: string, reason: string, hint: string) {
+    super('EXPORT_SOURCE_INVALID', `Cannot export ${what}: ${reason}`, hint, { what, reason });
+  }
+}
+
+/** The config asks for a backend this machine or this executorch build cannot export for. */
+export class ExportBackendUnavailableError extends OnboardError {
+  constructor(readonly backend: string, missing: string, hint: string) {
+    super('EXPORT_BACKEND_UNAVAILABLE', `Cannot export for ${backend}: ${missing}`, hint, { backend, missing });
+  }
+}
+
+/** The Python toolchain (virtual environment with executorch) is not set up. */
+export class ToolchainMissingError extends OnboardError {
+  constructor(reason: string) {
+    super('TOOLCHAIN_MISSING', `The ExecuTorch toolchain is not set up: ${reason}`, 'Run `onboard setup executorch` (it creates .venv with the pinned packages; safe to re-run).', { reason });
+  }
+}
+
+/** The exporter or the verification run failed; the log has the whole story. */
+export class ExportFailedError extends OnboardError {
+  constructor(readonly stage: string, reason: string, readonly logPath: string) {
+    super('EXPORT_FAILED', `Export failed during ${stage}: ${reason}`, `The exporter's full log is ${logPath}. Nothing was installed in the model cache.`, { stage, reason, logPath });
   }
 }
 

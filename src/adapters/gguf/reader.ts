@@ -2,7 +2,7 @@ import * as llamaCpp from 'node-llama-cpp';
 import { GgufFileType, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { ModelCorruptError, NotAModelFileError, UnsupportedArchitectureError } from '../../core/errors.js';
 import { tensorBytes } from './ggml-types.js';
-import { describeForeignFile, readFileHead } from './file-checks.js';
+import { describeForeignFile, readFileHead } from '../files/file-checks.js';
 
 export interface GgufSummary {
   path: string;

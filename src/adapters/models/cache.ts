@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ChecksumMismatchError } from '../../core/errors.js';
 import { readGguf } from '../gguf/reader.js';
 import { removeQuietly, sha256File } from './files.js';
-import { manifestFor, manifestSchema, type Manifest } from './manifest.js';
+import { manifestFor, manifestSchema, type GgufManifest, type Manifest } from './manifest.js';
 
 /** `$ONBOARD_CACHE_DIR`, else `$XDG_CACHE_HOME/onboard`, else `~/.cache/onboard`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -12,8 +12,8 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'onboard');
 }
 
-export interface InstalledModel {
-  manifest: Manifest;
+export interface InstalledModel<M extends Manifest = Manifest> {
+  manifest: M;
   path: string;
 }
 
@@ -74,7 +74,7 @@ export class ModelCache {
     return 'problem' in found ? undefined : found;
   }
 
-  async install(id: string, tempFile: string, options: { expectedSha256?: string; source: Manifest['source']; fileName: string }): Promise<InstalledModel> {
+  async install(id: string, tempFile: string, options: { expectedSha256?: string; source: GgufManifest['source']; fileName: string }): Promise<InstalledModel<GgufManifest>> {
     try {
       const sha256 = await sha256File(tempFile);
       if (options.expectedSha256 && sha256 !== options.expectedSha256) {

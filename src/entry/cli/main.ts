@@ -8,6 +8,9 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerModels } from './commands/models.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
+import { registerExport } from './commands/export.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerSetup } from './commands/setup.js';
 
 const program = new Command()
   .name('onboard')
@@ -23,6 +26,8 @@ Quick start:
   onboard chat                         chat in the terminal with the default model (fetched on first use)
   onboard run "Why is the sky blue?"   one answer, streamed to stdout
   onboard doctor                       what this machine can run
+  onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml   a .pte for ExecuTorch
+  onboard inspect <file.pte|file.gguf> what a model file holds
 
 Environment:
   ONBOARD_CACHE_DIR   where models are kept (default ~/.cache/onboard)
@@ -33,7 +38,8 @@ Environment:
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
 5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed,
-9 queue full, 130 cancelled.`,
+9 queue full, 10 bad export config or source, 11 export backend or toolchain
+missing, 12 export failed, 130 cancelled.`,
   );
 
 let app: App | undefined;
@@ -44,6 +50,9 @@ registerChat(program, getApp);
 registerModels(program, getApp);
 registerServe(program, getApp);
 registerDoctor(program, getApp);
+registerSetup(program);
+registerExport(program, getApp);
+registerInspect(program);
 
 try {
   await program.parseAsync(process.argv);

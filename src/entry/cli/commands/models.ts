@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import { readGguf } from '../../../adapters/gguf/reader.js';
 import { catalog, DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
 import type { App } from '../../../composition.js';
+import type { Manifest } from '../../../adapters/models/manifest.js';
 import { formatBytes } from '../format.js';
+import { formatRows, ggufRows } from '../model-file-view.js';
 
 export function registerModels(program: Command, app: () => App): void {
   const models = program
@@ -24,7 +26,7 @@ export function registerModels(program: Command, app: () => App): void {
       process.stdout.write(`cache: ${app().cache.root}\n`);
       if (installed.length === 0) process.stdout.write('no models installed yet\n');
       for (const { manifest } of installed) {
-        process.stdout.write(`  ${manifest.id}  ${formatBytes(manifest.sizeBytes)}  ${manifest.format} ${manifest.quantization}  ${manifest.architecture}  ctx ${manifest.contextLength}  from ${manifest.source.kind}\n`);
+        process.stdout.write(`  ${describeManifest(manifest)}\n`);
       }
       for (const entry of available) process.stdout.write(`  ${entry.id}  (not installed: onboard models pull ${entry.id})\n`);
       for (const { id, problem } of problems) process.stdout.write(`  ${id}  BROKEN: ${problem} (onboard models rm ${id}, then pull it again)\n`);
@@ -70,20 +72,12 @@ export function registerModels(program: Command, app: () => App): void {
         process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
         return;
       }
-      const rows: Array<[string, string]> = [
-        ['file', `${gguf.path} (${formatBytes(gguf.fileSize)})`],
-        ['name', gguf.name ?? '-'],
-        ['architecture', gguf.architecture],
-        ['quantization', `${gguf.quantization} (${Object.entries(gguf.tensorTypes).map(([t, n]) => `${n} ${t}`).join(', ')})`],
-        ['tensors', `${gguf.tensorCount}, ${formatBytes(gguf.tensorBytes)}`],
-        ['context length', String(gguf.contextLength)],
-        ['layers', String(gguf.layers)],
-        ['tokenizer', `${gguf.tokenizerModel}, ${gguf.vocabularySize} tokens`],
-        ['special tokens', Object.entries(gguf.specialTokens).map(([k, v]) => `${k}=${v.id} ${JSON.stringify(v.text)}`).join(', ')],
-        ['chat template', chatTemplate ? 'yes (from the model metadata)' : 'no (ChatML is used as a fallback)'],
-        ['sha256', installed?.manifest.sha256 ?? '(not in the cache)'],
-      ];
-      const width = Math.max(...rows.map(([k]) => k.length));
-      process.stdout.write(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
+      process.stdout.write(formatRows([...ggufRows(gguf), ['sha256', installed?.manifest.sha256 ?? '(not in the cache)']]));
     });
+}
+
+function describeManifest(m: Manifest): string {
+  const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}`;
+  if (m.format === 'gguf') return `${head}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
+  return `${head}  ${m.backends.join('+') || 'portable'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
 }

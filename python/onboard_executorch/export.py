@@ -1,0 +1,105 @@
+"""Export a checkpoint to a .pte with ExecuTorch's own LLM exporter, then verify it.
+
+Usage: python -m onboard_executorch.export <job.json>
+
+The job is written by `onboard export` after it validated the user's YAML, so
+this module trusts its shape. Stages and the result go to fd 3 (events.py);
+everything the exporter prints goes to stdout/stderr, which the CLI keeps in
+the export log.
+"""
+
+import json
+import logging
+import os
+import sys
+import traceback
+from importlib.metadata import version
+
+from . import events
+from .convert import ConvertError, convert
+
+_QMODES = {"8da4w": "8da4w", "int8": "int8", "none": None}
+
+
+def build_llm_config(job: dict, converted) -> "LlmConfig":  # noqa: F821
+    from executorch.extension.llm.export.config.llm_config import DtypeOverride, LlmConfig, ModelType
+
+    model, backend, quant = job["model"], job["backend"], job["quantization"]
+    config = LlmConfig()
+    config.base.model_class = ModelType(job["model_class"])
+    config.base.checkpoint = converted.checkpoint
+    config.base.params = converted.params
+    config.base.tokenizer_path = converted.tokenizer
+    config.base.metadata = json.dumps({"get_bos_id": converted.bos_id, "get_eos_ids": converted.eos_ids})
+
+    config.model.use_kv_cache = model["use_kv_cache"]
+    config.model.use_sdpa_with_kv_cache = model["use_sdpa_with_kv_cache"]
+    config.model.enable_dynamic_shape = model["enable_dynamic_shape"]
+    config.model.dtype_override = DtypeOverride(model["dtype"])
+
+    config.export.max_seq_length = model["max_seq_length"]
+    config.export.max_context_length = model["max_context_length"]
+    config.export.output_dir = job["output_dir"]
+    config.export.output_name = job["output_name"]
+
+    config.quantization.qmode = _QMODES[quant["qmode"]]
+    if quant["qmode"] == "8da4w":
+        config.quantization.group_size = quant["group_size"]
+    if quant.get("embedding_quantize"):
+        config.quantization.embedding_quantize = quant["embedding_quantize"]
+
+    config.backend.xnnpack.enabled = backend["xnnpack"]["enabled"]
+    config.backend.xnnpack.extended_ops = backend["xnnpack"]["extended_ops"]
+    config.backend.vulkan.enabled = backend["vulkan"]["enabled"]
+    config.backend.qnn.enabled = backend["qnn"]["enabled"]
+    if backend["qnn"].get("soc_model"):
+        config.backend.qnn.soc_model = backend["qnn"]["soc_model"]
+    return config
+
+
+def run(job: dict) -> dict:
+    events.stage("convert", f"reading {job['source']['kind']} {job['source']['path']}")
+    converted = convert(job["source"], job["work_dir"])
+
+    events.stage("export", "ExecuTorch LLM exporter: export, quantize, lower, serialize")
+    from executorch.examples.models.llama.export_llama_lib import export_llama
+
+    pte_path = export_llama(build_llm_config(job, converted))
+
+    verify_job = job["verify"]
+    verification = None
+    if verify_job["run"]:
+        events.stage("verify", "loading the .pte in the ExecuTorch runtime and running a fixed prompt")
+        from .verify import verify
+
+        verification = verify(pte_path, converted.tokenizer, verify_job["prompt"], verify_job["new_tokens"], job["model"]["use_kv_cache"])
+
+    return {
+        "pte": os.path.abspath(pte_path),
+        "tokenizer": converted.tokenizer,
+        "vocab_size": converted.vocab_size,
+        "bos_id": converted.bos_id,
+        "eos_ids": converted.eos_ids,
+        "verification": verification,
+        "versions": {name: version(name) for name in ("executorch", "torch", "torchao", "transformers")},
+    }
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with open(sys.argv[1]) as f:
+        job = json.load(f)
+    try:
+        events.result(**run(job))
+        return 0
+    except ConvertError as error:
+        events.failure(error.code, str(error), error.hint)
+        return 1
+    except Exception as error:  # the exporter raises many kinds; the log keeps the traceback
+        traceback.print_exc()
+        events.failure("EXPORT_FAILED", f"{type(error).__name__}: {error}", "")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,270 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, open, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CancelledError, ExportFailedError, ExportSourceError } from '../../core/errors.js';
+import { quantizationLabel, type ExportConfig } from '../../core/export-config.js';
+import { readGguf } from '../gguf/reader.js';
+import type { InstalledModel, ModelCache } from '../models/cache.js';
+import { removeQuietly, sha256File } from '../models/files.js';
+import type { PteManifest } from '../models/manifest.js';
+import type { ModelResolver } from '../models/resolver.js';
+import { readPte } from '../pte/reader.js';
+import { checkExportBackends, runtimeCanVerify } from './backend-support.js';
+import { PYTHON_DIR, pythonEnv, REQUIREMENTS_FILE, type Toolchain } from './toolchain.js';
+
+export type ExportStage = 'resolve' | 'convert' | 'export' | 'verify' | 'install';
+
+export interface ExportOptions {
+  config: ExportConfig;
+  toolchain: Toolchain;
+  cache: ModelCache;
+  resolver: ModelResolver;
+  force?: boolean;
+  signal?: AbortSignal;
+  onStage?: (stage: ExportStage, detail: string) => void;
+}
+
+export interface ExportOutcome {
+  model: InstalledModel<PteManifest>;
+  /** True when an identical export (same config, source and toolchain) was already in the cache. */
+  reused: boolean;
+  logPath: string;
+  copiedTo?: string;
+  verificationSkipped?: string;
+}
+
+interface Source {
+  kind: 'gguf' | 'hf-dir' | 'meta';
+  path: string;
+  params?: string;
+  tokenizer?: string;
+  sha256: string;
+}
+
+const VERIFY_PROMPT = 'The capital of France is';
+const VERIFY_TOKENS = 8;
+
+/**
+ * Runs an export end to end: resolve and hash the source, check backends,
+ * reuse an identical earlier export, else run the Python exporter in a
+ * staging folder under the cache's tmp/, verify, and move the result into
+ * the cache in one rename. A failure or Ctrl-C leaves nothing in models/.
+ */
+export async function exportModel(options: ExportOptions): Promise<ExportOutcome> {
+  const { config, cache } = options;
+  const id = config.export.output_name.replace(/\.pte$/, '');
+  const stage = options.onStage ?? (() => {});
+
+  await checkExportBackends(config, options.toolchain);
+  stage('resolve', config.base.checkpoint);
+  const source = await resolveSource(config, options.resolver, options.signal);
+  const exportKey = await computeExportKey(config, source);
+
+  const existing = await cache.find(id);
+  if (!options.force && existing?.manifest.format === 'pte' && existing.manifest.exportKey === exportKey) {
+    const model = existing as InstalledModel<PteManifest>;
+    const copiedTo = await copyOut(config, model);
+    return { model, reused: true, logPath: join(resolve(model.path, '..'), 'export.log'), copiedTo };
+  }
+
+  const staging = await cache.tempPath(`export-${id}`);
+  const outDir = join(staging, id);
+  const workDir = join(staging, 'work');
+  await mkdir(outDir, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  const logPath = join(outDir, 'export.log');
+  const verify = runtimeCanVerify(config);
+  const started = Date.now();
+  try {
+    const job = {
+      source: { kind: source.kind, path: source.path, params: source.params, tokenizer: source.tokenizer },
+      model_class: config.base.model_class,
+      model: { ...config.model, max_context_length: config.model.max_context_length ?? config.model.max_seq_length },
+      backend: config.backend,
+      quantization: config.quantization,
+      output_dir: outDir,
+      output_name: `${id}.pte`,
+      work_dir: workDir,
+      verify: { run: verify.ok, prompt: VERIFY_PROMPT, new_tokens: VERIFY_TOKENS },
+    };
+    const jobPath = join(workDir, 'job.json');
+    await writeFile(jobPath, JSON.stringify(job, null, 2));
+    const result = await runPythonExport(options.toolchain, jobPath, logPath, stage, options.signal);
+
+    stage('install', `into ${cache.modelsDir}`);
+    await copyFile(result.tokenizer, join(outDir, 'tokenizer.json'));
+    const ptePath = join(outDir, `${id}.pte`);
+    const pte = await readPte(ptePath);
+    const manifest: PteManifest = {
+      schemaVersion: 1,
+      id,
+      file: `${id}.pte`,
+      tokenizerFile: 'tokenizer.json',
+      source: { kind: 'export', location: config.base.checkpoint, sha256: source.sha256 },
+      sha256: await sha256File(ptePath),
+      sizeBytes: pte.fileSize,
+      format: 'pte',
+      backends: pte.backends,
+      quantization: quantizationLabel(config),
+      modelClass: config.base.model_class,
+      maxSeqLength: pte.llm.maxSeqLen ?? config.model.max_seq_length,
+      maxContextLength: pte.llm.maxContextLen ?? job.model.max_context_length,
+      vocabularySize: pte.llm.vocabSize ?? result.vocab_size,
+      bosId: pte.llm.bosId ?? result.bos_id,
+      eosIds: pte.llm.eosIds ?? result.eos_ids,
+      exportKey,
+      exportDurationSeconds: Math.round((Date.now() - started) / 100) / 10,
+      versions: result.versions,
+      verification: result.verification ? { prompt: result.verification.prompt, logitsShape: result.verification.logits_shape, continuation: result.verification.continuation } : null,
+      installedAt: new Date().toISOString(),
+    };
+    await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    const finalDir = join(cache.modelsDir, id);
+    await mkdir(cache.modelsDir, { recursive: true });
+    await removeQuietly(finalDir);
+    await rename(outDir, finalDir);
+    const model = { manifest, path: join(finalDir, manifest.file) };
+    const copiedTo = await copyOut(config, model);
+    return { model, reused: false, logPath: join(finalDir, 'export.log'), copiedTo, verificationSkipped: verify.ok ? undefined : verify.reason };
+  } catch (error) {
+    const kept = await keepFailedLog(cache, id, logPath);
+    if (error instanceof ExportFailedError) throw new ExportFailedError(error.stage, error.details.reason as string, kept ?? error.logPath);
+    throw error;
+  } finally {
+    await removeQuietly(staging);
+  }
+}
+
+interface PythonResult {
+  pte: string;
+  tokenizer: string;
+  vocab_size: number;
+  bos_id: number;
+  eos_ids: number[];
+  versions: Record<string, string>;
+  verification: { prompt: string; logits_shape: number[]; continuation: string } | null;
+}
+
+/** Runs python -m onboard_executorch.export: output to the log, events on fd 3. */
+async function runPythonExport(toolchain: Toolchain, jobPath: string, logPath: string, stage: (s: ExportStage, d: string) => void, signal?: AbortSignal): Promise<PythonResult> {
+  if (signal?.aborted) throw new CancelledError('Export');
+  const log = await open(logPath, 'a');
+  try {
+    const child = spawn(toolchain.python, ['-m', 'onboard_executorch.export', jobPath], {
+      cwd: PYTHON_DIR,
+      env: pythonEnv(),
+      stdio: ['ignore', log.fd, log.fd, 'pipe'],
+    });
+    let current: string = 'convert';
+    let result: PythonResult | undefined;
+    let failure: { code: string; message: string } | undefined;
+    const events = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream });
+    events.on('line', (line) => {
+      const event = JSON.parse(line) as { type: string; stage?: string; detail?: string; code?: string; message?: string };
+      if (event.type === 'stage' && event.stage) {
+        current = event.stage;
+        stage(event.stage as ExportStage, event.detail ?? '');
+      } else if (event.type === 'result') result = event as unknown as PythonResult;
+      else if (event.type === 'error') failure = { code: event.code ?? 'EXPORT_FAILED', message: event.message ?? '' };
+    });
+    const onAbort = () => {
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const code = await new Promise<number | null>((resolvePromise, reject) => {
+      child.on('error', reject);
+      child.on('close', resolvePromise);
+    });
+    signal?.removeEventListener('abort', onAbort);
+    if (signal?.aborted) throw new CancelledError('Export');
+    if (failure?.code.startsWith('EXPORT_SOURCE') || failure?.code === 'EXPORT_ARCHITECTURE_UNSUPPORTED') {
+      throw new ExportSourceError('the checkpoint', failure.message, 'See docs/model-preparation.md for the supported inputs.');
+    }
+    if (code !== 0 || !result) {
+      const reason = failure?.message ?? `the exporter exited with ${code} and no result`;
+      throw new ExportFailedError(current, reason, logPath);
+    }
+    return result;
+  } finally {
+    await log.close();
+  }
+}
+
+async function resolveSource(config: ExportConfig, resolver: ModelResolver, signal?: AbortSignal): Promise<Source> {
+  const spec = config.base.checkpoint;
+  const path = spec.startsWith('model:') ? (await resolver.resolve(spec.slice('model:'.length), signal)).path : resolve(spec);
+  const info = await stat(path).catch(() => undefined);
+  if (!info) throw new ExportSourceError(spec, `base.checkpoint ${path} does not exist`, 'Point base.checkpoint at a Hugging Face model directory, a .gguf file, a Meta .pth, or model:<id> from `onboard models list`.');
+  if (info.isDirectory()) {
+    const files = await readdir(path);
+    const missing = ['config.json', 'tokenizer.json'].filter((f) => !files.includes(f));
+    if (!files.some((f) => f.endsWith('.safetensors'))) missing.push('*.safetensors');
+    if (missing.length > 0) throw new ExportSourceError(spec, `the directory ${path} lacks ${missing.join(', ')}`, 'A Hugging Face model directory needs config.json, the .safetensors weights and tokenizer.json.');
+    return { kind: 'hf-dir', path, sha256: await hashDirectory(path, files) };
+  }
+  const extension = extname(path).toLowerCase();
+  if (extension === '.gguf') {
+    await readGguf(path);
+    return { kind: 'gguf', path, sha256: await sha256File(path) };
+  }
+  if (extension === '.pth' || extension === '.pt') {
+    if (!config.base.params) throw new ExportSourceError(spec, 'a Meta .pth checkpoint needs base.params (its params.json)', 'Set base.params to the params.json that came with the checkpoint.');
+    if (!config.base.tokenizer) throw new ExportSourceError(spec, 'a Meta .pth checkpoint needs base.tokenizer (a tokenizer.json)', 'Set base.tokenizer to the model\'s tokenizer.json.');
+    for (const file of [config.base.params, config.base.tokenizer]) {
+      if (!(await stat(file).catch(() => undefined))) throw new ExportSourceError(spec, `${file} does not exist`, 'Fix the path in the config.');
+    }
+    return { kind: 'meta', path, params: resolve(config.base.params), tokenizer: resolve(config.base.tokenizer), sha256: await sha256File(path) };
+  }
+  throw new ExportSourceError(spec, `${basename(path)} is not a model directory, .gguf or .pth`, 'Point base.checkpoint at a Hugging Face model directory, a .gguf file or a Meta .pth checkpoint.');
+}
+
+/** Hash of the files that define a Hugging Face checkpoint, in name order. */
+async function hashDirectory(dir: string, files: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of files.filter((f) => f.endsWith('.json') || f.endsWith('.safetensors') || f.endsWith('.model')).sort()) {
+    hash.update(`${file}\0`);
+    for await (const chunk of createReadStream(join(dir, file))) hash.update(chunk as Buffer);
+  }
+  return hash.digest('hex');
+}
+
+/** Equal keys mean an equal export: the config (less where copies go), the source, the toolchain and our export code. */
+async function computeExportKey(config: ExportConfig, source: Source): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ ...config, export: { output_name: config.export.output_name } }));
+  hash.update(source.sha256);
+  hash.update(await readFile(REQUIREMENTS_FILE));
+  const scripts = join(PYTHON_DIR, 'onboard_executorch');
+  for (const file of (await readdir(scripts)).filter((f) => f.endsWith('.py')).sort()) hash.update(await readFile(join(scripts, file)));
+  return hash.digest('hex');
+}
+
+async function copyOut(config: ExportConfig, model: InstalledModel<PteManifest>): Promise<string | undefined> {
+  if (!config.export.output_dir) return undefined;
+  const target = resolve(config.export.output_dir);
+  await mkdir(target, { recursive: true });
+  const from = resolve(model.path, '..');
+  for (const file of [model.manifest.file, model.manifest.tokenizerFile, 'manifest.json', 'export.log']) {
+    const tmp = join(target, `.${file}.part`);
+    await copyFile(join(from, file), tmp).catch(() => undefined);
+    await rename(tmp, join(target, file)).catch(() => undefined);
+  }
+  return target;
+}
+
+/** A failed export's log moves to <cache>/logs/ so the staging folder can go. */
+async function keepFailedLog(cache: ModelCache, id: string, logPath: string): Promise<string | undefined> {
+  const logs = join(cache.root, 'logs');
+  const kept = join(logs, `export-${id}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  try {
+    await mkdir(logs, { recursive: true });
+    await copyFile(logPath, kept);
+    return kept;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ToolchainMissingError } from '../../core/errors.js';
+
+/** The package root: dist/adapters/executorch or src/adapters/executorch, three levels up. */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const PYTHON_DIR = join(PACKAGE_ROOT, 'python');
+export const REQUIREMENTS_FILE = join(PYTHON_DIR, 'requirements.txt');
+const STAMP_FILE = 'onboard-requirements.sha256';
+
+export interface Toolchain {
+  venvDir: string;
+  python: string;
+}
+
+export type ToolchainState =
+  | { state: 'ready'; venvDir: string; python: string }
+  | { state: 'missing' | 'outdated'; venvDir: string; reason: string };
+
+/** `$ONBOARD_VENV`, else `.venv` in the package root. */
+export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.ONBOARD_VENV ? resolve(env.ONBOARD_VENV) : join(PACKAGE_ROOT, '.venv');
+}
+
+async function requirementsHash(): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(REQUIREMENTS_FILE))
+    .digest('hex');
+}
+
+/** Cheap check (no Python started): the venv exists and was set up from the current requirements file. */
+export async function toolchainState(env: NodeJS.ProcessEnv = process.env): Promise<ToolchainState> {
+  const dir = venvDir(env);
+  const python = join(dir, 'bin', 'python');
+  const exists = await access(python).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return { state: 'missing', venvDir: dir, reason: `no virtual environment at ${dir}` };
+  const stamp = await readFile(join(dir, STAMP_FILE), 'utf8').catch(() => '');
+  if (stamp.trim() !== (await requirementsHash())) return { state: 'outdated', venvDir: dir, reason: `${dir} was not set up from the current python/requirements.txt` };
+  return { state: 'ready', venvDir: dir, python };
+}
+
+export async function requireToolchain(env: NodeJS.ProcessEnv = process.env): Promise<Toolchain> {
+  const state = await toolchainState(env);
+  if (state.state !== 'ready') throw new ToolchainMissingError(state.reason);
+  return state;
+}
+
+/**
+ * Creates or updates the venv from python/requirements.txt. Safe to re-run:
+ * pip skips what is installed and reuses its download cache (~/.cache/pip).
+ * The stamp is written only after pip succeeds.
+ */
+export async function setupToolchain(options: { env?: NodeJS.ProcessEnv; log: (line: string) => void; systemPython?: string }): Promise<Toolchain> {
+  const env = options.env ?? process.env;
+  const dir = venvDir(env);
+  const python = join(dir, 'bin', 'python');
+  const hasVenv = await access(python).then(
+    () => true,
+    () => false,
+  );
+  if (!hasVenv) {
+    options.log(`creating the virtual environment ${dir}`);
+    await runLogged(options.systemPython ?? 'python3', ['-m', 'venv', dir], options.log, env);
+  }
+  options.log(`installing ${REQUIREMENTS_FILE} (executorch, torch, transformers; the first time downloads about 4 GB into pip's cache)`);
+  await runLogged(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', REQUIREMENTS_FILE], options.log, env);
+  await writeFile(join(dir, STAMP_FILE), `${await requirementsHash()}\n`);
+  return { venvDir: dir, python };
+}
+
+/** The environment a Python tool runs with: our package on the path, no user site-packages. */
+export function pythonEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...env, PYTHONPATH: PYTHON_DIR, PYTHONNOUSERSITE: '1', PYTHONUNBUFFERED: '1' };
+}
+
+function runLogged(command: string, args: string[], log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let tail = '';
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString();
+      tail = (tail + text).slice(-2000);
+      for (const line of text.split('\n')) if (line.trim()) log(line);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('error', (error) => reject(new ToolchainMissingError(`cannot run ${command}: ${error.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolvePromise();
+      else reject(new ToolchainMissingError(`\`${command} ${args.join(' ')}\` exited with ${code}: ${tail.trim().split('\n').slice(-3).join(' | ')}`));
+    });
+  });
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+
+/**
+ * The export config: the guide's YAML shape for ExecuTorch's LLM exporter.
+ * Every object is strict, so a misspelt key is an error that names it
+ * instead of a setting silently ignored after a ten-minute export.
+ */
+
+/** Model classes whose checkpoints our converter maps onto ExecuTorch's Llama transformer. */
+export const EXPORT_MODEL_CLASSES = ['smollm2', 'llama3_2', 'llama3_1', 'llama3'] as const;
+export const EXPORT_QMODES = ['8da4w', 'int8', 'none'] as const;
+export const EXPORT_DTYPES = ['fp32', 'fp16', 'bf16'] as const;
+/** Group sizes the 8da4w kernels accept. */
+export const EXPORT_GROUP_SIZES = [32, 64, 128, 256] as const;
+
+const flag = z.boolean();
+
+export const exportConfigSchema = z
+  .strictObject({
+    base: z.strictObject({
+      model_class: z.enum(EXPORT_MODEL_CLASSES),
+      /** A Hugging Face model directory, a .gguf file, a Meta .pth checkpoint, or `model:<id>` from the cache. */
+      checkpoint: z.string().min(1),
+      /** Meta params.json; required with a .pth checkpoint, derived from config.json or GGUF otherwise. */
+      params: z.string().min(1).optional(),
+      /** tokenizer.json; required with a .pth checkpoint. */
+      tokenizer: z.string().min(1).optional(),
+    }),
+    model: z
+      .strictObject({
+        use_kv_cache: flag.default(true),
+        use_sdpa_with_kv_cache: flag.default(true),
+        enable_dynamic_shape: flag.default(true),
+        max_seq_length: z.number().int().min(16).max(131072).default(512),
+        max_context_length: z.number().int().min(16).max(131072).optional(),
+        dtype: z.enum(EXPORT_DTYPES).default('fp32'),
+      })
+      .prefault({}),
+    backend: z
+      .strictObject({
+        xnnpack: z.strictObject({ enabled: flag.default(false), extended_ops: flag.default(false) }).prefault({}),
+        vulkan: z.strictObject({ enabled: flag.default(false) }).prefault({}),
+        qnn: z
+          .strictObject({
+            enabled: flag.default(false),
+            soc_model: z
+              .string()
+              .regex(/^SM\d{4}$/, 'a Qualcomm SoC model such as SM8650')
+              .default('SM8650'),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    quantization: z
+      .strictObject({
+        qmode: z.enum(EXPORT_QMODES).default('none'),
+        group_size: z
+          .number()
+          .int()
+          .refine((n) => (EXPORT_GROUP_SIZES as readonly number[]).includes(n), { message: `must be one of ${EXPORT_GROUP_SIZES.join(', ')}` })
+          .default(128),
+        /** "<bits>,<group size>" for the embedding table, e.g. "8,0" (per channel) or "4,32". */
+        embedding_quantize: z
+          .string()
+          .regex(/^(4|8),\d+$/, 'the form "<bits 4 or 8>,<group size, 0 for per-channel>", e.g. "8,0"')
+          .optional(),
+      })
+      .prefault({}),
+    export: z.strictObject({
+      output_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" (it becomes the model id)'),
+      /** Also copy the .pte, tokenizer and manifest here; the cache always gets them. */
+      output_dir: z.string().min(1).optional(),
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (config.model.use_sdpa_with_kv_cache && !config.model.use_kv_cache) {
+      issue(['model', 'use_sdpa_with_kv_cache'], 'needs model.use_kv_cache: true');
+    }
+    if (config.model.max_context_length !== undefined && config.model.max_context_length < config.model.max_seq_length) {
+      issue(['model', 'max_context_length'], `must be at least model.max_seq_length (${config.model.max_seq_length})`);
+    }
+    const backends = config.backend;
+    if (!backends.xnnpack.enabled && !backends.vulkan.enabled && !backends.qnn.enabled && config.quantization.qmode === '8da4w') {
+      issue(['quantization', 'qmode'], '8da4w runs through XNNPACK kernels: enable backend.xnnpack (or use qmode none)');
+    }
+    if (backends.qnn.enabled && config.quantization.qmode !== 'none') {
+      issue(['quantization', 'qmode'], 'QNN quantizes with its own PT2E scheme: use qmode none with backend.qnn');
+    }
+    if (backends.qnn.enabled && backends.vulkan.enabled) {
+      issue(['backend'], 'choose one accelerator per artifact: qnn or vulkan, not both');
+    }
+  });
+
+export type ExportConfigInput = z.input<typeof exportConfigSchema>;
+export type ExportConfig = z.output<typeof exportConfigSchema>;
+
+/** The delegate backends an export targets, as the .pte will name them. */
+export function exportBackends(config: ExportConfig): string[] {
+  const names: string[] = [];
+  if (config.backend.qnn.enabled) names.push('QnnBackend');
+  if (config.backend.vulkan.enabled) names.push('VulkanBackend');
+  if (config.backend.xnnpack.enabled) names.push('XnnpackBackend');
+  return names;
+}
+
+/** "8da4w g32", "int8", "none", plus the embedding scheme: the manifest's quantization label. */
+export function quantizationLabel(config: ExportConfig): string {
+  const q = config.quantization;
+  const main = q.qmode === '8da4w' ? `8da4w-g${q.group_size}` : q.qmode;
+  return q.embedding_quantize ? `${main}, embedding ${q.embedding_quantize}` : main;
+}

@@ -1,0 +1,70 @@
+import type { GgufSummary } from '../../adapters/gguf/reader.js';
+import type { PteSummary, PteValue } from '../../adapters/pte/reader.js';
+import { formatBytes } from './format.js';
+
+export type Rows = Array<[string, string]>;
+
+export function formatRows(rows: Rows): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+}
+
+export function ggufRows(gguf: GgufSummary): Rows {
+  return [
+    ['file', `${gguf.path} (${formatBytes(gguf.fileSize)})`],
+    ['format', `GGUF v${gguf.version}`],
+    ['name', gguf.name ?? '-'],
+    ['architecture', gguf.architecture],
+    ['quantization', `${gguf.quantization} (${Object.entries(gguf.tensorTypes).map(([t, n]) => `${n} ${t}`).join(', ')})`],
+    ['tensors', `${gguf.tensorCount}, ${formatBytes(gguf.tensorBytes)}`],
+    ['context length', String(gguf.contextLength)],
+    ['layers', String(gguf.layers)],
+    ['tokenizer', `${gguf.tokenizerModel}, ${gguf.vocabularySize} tokens`],
+    ['special tokens', Object.entries(gguf.specialTokens).map(([k, v]) => `${k}=${v.id} ${JSON.stringify(v.text)}`).join(', ')],
+    ['chat template', gguf.chatTemplate ? 'yes (from the model metadata)' : 'no (ChatML is used as a fallback)'],
+  ];
+}
+
+export function pteRows(pte: PteSummary): Rows {
+  const rows: Rows = [
+    ['file', `${pte.path} (${formatBytes(pte.fileSize)})`],
+    ['format', `ExecuTorch program ${pte.fileIdentifier}, schema version ${pte.schemaVersion}`],
+    ['program', `${formatBytes(pte.programBytes)} FlatBuffer, ${pte.segments.length} segment(s) from byte ${pte.segmentBaseOffset}: ${pte.segments.map((s) => formatBytes(s.size)).join(', ') || 'none'}`],
+    ['constants', formatBytes(pte.constantBytes)],
+    ['backends', pte.backends.join(', ') || 'none (portable kernels only)'],
+  ];
+  const llm = pte.llm;
+  if (Object.keys(llm).length > 0) {
+    rows.push(['llm', [
+      llm.maxSeqLen !== undefined ? `max seq ${llm.maxSeqLen}` : '',
+      llm.maxContextLen !== undefined ? `max context ${llm.maxContextLen}` : '',
+      llm.vocabSize !== undefined ? `vocabulary ${llm.vocabSize}` : '',
+      llm.nLayers !== undefined ? `${llm.nLayers} layers` : '',
+      llm.bosId !== undefined ? `BOS ${llm.bosId}` : '',
+      llm.eosIds ? `EOS ${llm.eosIds.join(',')}` : '',
+      llm.useKvCache !== undefined ? `KV cache ${yesNo(llm.useKvCache)}` : '',
+      llm.useSdpaWithKvCache !== undefined ? `SDPA ${yesNo(llm.useSdpaWithKvCache)}` : '',
+      llm.enableDynamicShape !== undefined ? `dynamic shape ${yesNo(llm.enableDynamicShape)}` : '',
+    ].filter(Boolean).join(', ')]);
+  }
+  for (const method of pte.methods.filter((m) => !m.isConstant)) {
+    rows.push([`method ${method.name}`, `${method.instructions} instructions (${method.delegateCalls} delegate, ${method.kernelCalls} kernel), planned memory ${formatBytes(method.plannedMemoryBytes)}`]);
+    rows.push(['  inputs', method.inputs.map(describeValue).join('; ')]);
+    rows.push(['  outputs', method.outputs.map(describeValue).join('; ')]);
+    rows.push(['  delegates', method.delegates.map((d) => `${d.backend} (${formatBytes(d.dataBytes)} ${d.dataLocation})`).join(', ') || 'none']);
+    rows.push(['  operators', method.operators.join(', ') || 'none']);
+  }
+  const constant = pte.methods.filter((m) => m.isConstant);
+  if (constant.length > 0) rows.push(['metadata', constant.map((m) => `${m.name}=${JSON.stringify(pte.metadata[m.name])}`).join(', ')]);
+  return rows;
+}
+
+function describeValue(value: PteValue): string {
+  if (value.kind === 'tensor') return `${value.dtype}[${value.shape.join(', ')}]${value.dynamism === 'static' ? '' : ` (${value.dynamism})`}`;
+  if ('value' in value) return `${value.kind} ${JSON.stringify(value.value)}`;
+  return value.kind;
+}
+
+function yesNo(value: boolean): string {
+  return value ? 'yes' : 'no';
+}

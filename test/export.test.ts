@@ -44,7 +44,7 @@ async function exportDirsLeft(): Promise<string[]> {
   const cacheRoot = join(process.env.ONBOARD_CACHE_DIR ?? join(process.env.HOME ?? '', '.cache/onboard'));
   const tmp = await readdir(join(cacheRoot, 'tmp')).catch(() => []);
   const models = await readdir(join(cacheRoot, 'models')).catch(() => []);
-  return [...tmp.filter((n) => n.startsWith('export-')), ...models.filter((n) => n.startsWith('test-'))];
+  return [...tmp.filter((n) => n.startsWith('export')), ...models.filter((n) => n.startsWith('test-'))];
 }
 
 describe('onboard export: config and input errors, before any slow step', () => {

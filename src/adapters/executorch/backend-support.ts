@@ -25,7 +25,7 @@ export async function checkExportBackends(config: ExportConfig, toolchain: Toolc
       () => true,
       () => false,
     );
-  if (config.backend.xnnpack.enabled && !(await has('backends/xnnpack/partitioner'))) {
+  if (config.backend.xnnpack.enabled && !(await has('backends/xnnpack/partition'))) {
     throw new ExportBackendUnavailableError('XNNPACK', `the installed executorch has no XNNPACK partitioner (${executorch})`, 'Run `onboard setup executorch` to reinstall the pinned executorch.');
   }
   if (config.backend.vulkan.enabled && !(await has('backends/vulkan/partitioner/vulkan_partitioner.py'))) {

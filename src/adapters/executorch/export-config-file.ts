@@ -32,7 +32,7 @@ export async function loadExportConfig(file: string, overrides: readonly string[
 }
 
 export function parseExportConfig(raw: unknown, file: string): ExportConfig {
-  const parsed = exportConfigSchema.safeParse(raw);
+  const parsed = exportConfigSchema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   throw new ExportConfigError(file, parsed.error.issues.map(describeIssue));
 }

@@ -70,7 +70,9 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     return { model, reused: true, logPath: join(resolve(model.path, '..'), 'export.log'), copiedTo };
   }
 
-  const staging = await cache.tempPath(`export-${id}`);
+  // The staging path must not contain the model id: ExecuTorch's loader treats a
+  // checkpoint whose path contains "8da4w" or "int8" as already quantized.
+  const staging = await cache.tempPath('export');
   const outDir = join(staging, id);
   const workDir = join(staging, 'work');
   await mkdir(outDir, { recursive: true });

@@ -37,15 +37,16 @@ export interface PythonInfo {
   problem?: string;
 }
 
-/** The project's Python (its .venv when present) and whether ExecuTorch imports. */
-export async function pythonInfo(projectRoot: string, fallback = 'python3'): Promise<PythonInfo> {
-  const venvPython = join(projectRoot, '.venv', 'bin', 'python');
+/** The toolchain's Python (the venv when present, else the system's) and its executorch version. */
+export async function pythonInfo(venv: string, fallback = 'python3'): Promise<PythonInfo> {
+  const venvPython = join(venv, 'bin', 'python');
   const python = existsSync(venvPython) ? venvPython : fallback;
   try {
     const { stdout } = await run(python, ['--version'], { timeout: 10_000 });
     const version = stdout.trim().replace(/^Python\s+/, '');
     try {
-      const et = await run(python, ['-c', 'import executorch, importlib.metadata as m; print(m.version("executorch"))'], { timeout: 60_000 });
+      // Read the installed version without importing executorch (which imports torch: seconds).
+      const et = await run(python, ['-c', 'import importlib.metadata as m; print(m.version("executorch"))'], { timeout: 30_000 });
       return { python, version, executorch: et.stdout.trim() };
     } catch {
       return { python, version, problem: 'executorch is not installed in this Python' };

@@ -1,12 +1,11 @@
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { toolchainState, venvDir } from '../../../adapters/executorch/toolchain.js';
 import { detectBackends } from '../../../adapters/llamacpp/runtime.js';
 import { hostInfo, pythonInfo } from '../../../adapters/system/host-info.js';
 import { planBackends } from '../../../core/backend-policy.js';
 import type { App } from '../../../composition.js';
 import { formatBytes } from '../format.js';
 
-const projectRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 export function registerDoctor(program: Command, app: () => App): void {
   program
@@ -15,7 +14,7 @@ export function registerDoctor(program: Command, app: () => App): void {
     .option('--json', 'machine-readable output')
     .option('--no-verify', 'skip re-hashing the cached models')
     .action(async (flags: { json?: boolean; verify: boolean }) => {
-      const [host, backends, python, cached] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(projectRoot), app().cache.list()]);
+      const [host, backends, python, cached, toolchain] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(venvDir()), app().cache.list(), toolchainState()]);
       const plan = planBackends('auto', backends);
       const models = [];
       for (const model of cached.models) {
@@ -31,6 +30,7 @@ export function registerDoctor(program: Command, app: () => App): void {
         auto: { picks: plan.candidates[0], candidates: plan.candidates, skipped: plan.skipped },
         cache: { dir: app().cache.root, models, problems: cached.problems },
         python,
+        toolchain,
       };
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -47,7 +47,7 @@ export function registerDoctor(program: Command, app: () => App): void {
         ...cached.problems.map((p) => `  ${p.id}  BROKEN: ${p.problem}`),
         ...(models.length === 0 ? ['  no models yet (onboard models pull)'] : []),
         `python     ${python.version ? `${python.version} (${python.python})` : python.problem}`,
-        `executorch ${python.executorch ?? `not available: ${python.problem ?? 'unknown'} (the ExecuTorch engine is not part of this release yet)`}`,
+        `executorch ${python.executorch && toolchain.state === 'ready' ? `${python.executorch} in ${toolchain.venvDir} (export ready)` : `toolchain ${toolchain.state}${'reason' in toolchain ? `: ${toolchain.reason}` : ''} (run \`onboard setup executorch\` to export models)`}`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
       if (models.some((m) => m.checksum.startsWith('MISMATCH')) || cached.problems.length) process.exitCode = 3;

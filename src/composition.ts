@@ -1,4 +1,7 @@
+import { ExecuTorchEngine } from './adapters/executorch/engine.js';
+import { readFileHead } from './adapters/files/file-checks.js';
 import { LlamaCppEngine } from './adapters/llamacpp/engine.js';
+import { looksLikePte } from './adapters/pte/reader.js';
 import { defaultCacheDir, ModelCache } from './adapters/models/cache.js';
 import { hubEndpoint } from './adapters/models/hub.js';
 import { silentProgress, type Progress } from './adapters/models/progress.js';
@@ -7,7 +10,11 @@ import { availableMemoryBytes, processMemoryProbe } from './adapters/system/proc
 import { ChatSession, type SendOptions } from './core/chat-session.js';
 import { ModelRunner } from './core/model-runner.js';
 import type { Engine, LoadedModel } from './core/engine.js';
+import { InvalidOptionError } from './core/errors.js';
 import type { BackendRequest } from './core/types.js';
+
+/** Which engine runs a model: by default, the one its file format needs. */
+export type EngineRequest = 'auto' | 'executorch' | 'llamacpp';
 
 export interface AppConfig {
   cacheDir: string;
@@ -16,6 +23,8 @@ export interface AppConfig {
   python: string;
   progress: Progress;
   onWarning: (message: string) => void;
+  /** Called when an engine host process died and was restarted. */
+  onEngineRestart?: (engine: string, reason: string) => void;
 }
 
 export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -34,6 +43,7 @@ export interface OpenModelOptions {
   /** A catalog id or a path to a model file; the default model when absent. */
   model?: string;
   backend?: BackendRequest;
+  engine?: EngineRequest;
   contextSize?: number;
   threads?: number;
   signal?: AbortSignal;
@@ -64,11 +74,33 @@ export function createApp(config: AppConfig = configFromEnv()) {
     progress: config.progress,
   });
   const engine: Engine = new LlamaCppEngine({ availableMemoryBytes });
+  const restartListeners = new Set<(engine: string, reason: string) => void>();
+  const executorch: Engine = new ExecuTorchEngine({
+    onRestart: (reason) => {
+      config.onEngineRestart?.('executorch', reason);
+      for (const listener of restartListeners) listener('executorch', reason);
+    },
+  });
+  /** Subscribe to engine host restarts (the server counts them in /metrics). */
+  const onEngineRestart = (listener: (engine: string, reason: string) => void): void => {
+    restartListeners.add(listener);
+  };
+
+  /** A .pte needs ExecuTorch and a GGUF llama.cpp; the file's first bytes decide, never its name. */
+  async function engineFor(path: string, request: EngineRequest = 'auto'): Promise<Engine> {
+    const { head } = await readFileHead(path, 16);
+    const needed = looksLikePte(head) ? 'executorch' : 'llamacpp';
+    if (request !== 'auto' && request !== needed) {
+      throw new InvalidOptionError('--engine', `${path} is ${needed === 'executorch' ? 'an ExecuTorch .pte' : 'not a .pte (GGUF)'}, which the ${request} engine cannot run; use --engine ${needed} or auto`);
+    }
+    return needed === 'executorch' ? executorch : engine;
+  }
   const memory = processMemoryProbe;
 
   async function openModel(options: OpenRunnerOptions = {}): Promise<{ model: LoadedModel; resolved: ResolvedModel }> {
     const resolved = await resolver.resolve(options.model, options.signal);
-    const model = await engine.load({
+    const chosen = await engineFor(resolved.path, options.engine);
+    const model = await chosen.load({
       modelPath: resolved.path,
       contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE,
       backend: options.backend ?? 'auto',
@@ -93,7 +125,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
     });
   }
 
-  return { config, cache, resolver, engine, memory, openModel, openRunner, openChat };
+  return { config, cache, resolver, engine, memory, openModel, openRunner, openChat, onEngineRestart };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -44,6 +44,8 @@ interface Source {
   sha256: string;
 }
 
+/** The Python files an export runs; a change to one of them makes a new export key. */
+const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py'];
 const VERIFY_PROMPT = 'The capital of France is';
 const VERIFY_TOKENS = 8;
 
@@ -98,6 +100,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
 
     stage('install', `into ${cache.modelsDir}`);
     await copyFile(result.tokenizer, join(outDir, 'tokenizer.json'));
+    await copyTokenizerExtras([join(workDir, 'hf-tokenizer'), ...(source.kind === 'hf-dir' ? [source.path] : [])], outDir);
     const ptePath = join(outDir, `${id}.pte`);
     const pte = await readPte(ptePath);
     const manifest: PteManifest = {
@@ -240,8 +243,7 @@ async function computeExportKey(config: ExportConfig, source: Source): Promise<s
   hash.update(JSON.stringify({ ...config, export: { output_name: config.export.output_name } }));
   hash.update(source.sha256);
   hash.update(await readFile(REQUIREMENTS_FILE));
-  const scripts = join(PYTHON_DIR, 'onboard_executorch');
-  for (const file of (await readdir(scripts)).filter((f) => f.endsWith('.py')).sort()) hash.update(await readFile(join(scripts, file)));
+  for (const file of EXPORT_SCRIPTS) hash.update(await readFile(join(PYTHON_DIR, 'onboard_executorch', file)));
   return hash.digest('hex');
 }
 
@@ -256,6 +258,19 @@ async function copyOut(config: ExportConfig, model: InstalledModel<PteManifest>)
     await rename(tmp, join(target, file)).catch(() => undefined);
   }
   return target;
+}
+
+/** The tokenizer's config and chat template, when the source has them: the engine reads the template from here. */
+async function copyTokenizerExtras(candidates: string[], outDir: string): Promise<void> {
+  for (const file of ['tokenizer_config.json', 'chat_template.jinja']) {
+    for (const dir of candidates) {
+      const copied = await copyFile(join(dir, file), join(outDir, file)).then(
+        () => true,
+        () => false,
+      );
+      if (copied) break;
+    }
+  }
 }
 
 /** A failed export's log moves to <cache>/logs/ so the staging folder can go. */

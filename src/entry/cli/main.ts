@@ -43,7 +43,7 @@ missing, 12 export failed, 130 cancelled.`,
   );
 
 let app: App | undefined;
-const getApp = (): App => (app ??= createApp(configFromEnv({ progress: terminalProgress(), onWarning: (message) => process.stderr.write(`warning: ${message}\n`) })));
+const getApp = (): App => (app ??= createApp(configFromEnv({ progress: terminalProgress(), onWarning: (message) => process.stderr.write(`warning: ${message}\n`), onEngineRestart: (engine, reason) => process.stderr.write(`warning: the ${engine} engine host ${reason}; restarted\n`) })));
 
 registerRun(program, getApp);
 registerChat(program, getApp);

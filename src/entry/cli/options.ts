@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { InvalidOptionError } from '../../core/errors.js';
 import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
-import { DEFAULT_CONTEXT_SIZE, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
+import { DEFAULT_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
 import { DEFAULT_MAX_TOKENS } from '../../core/model-runner.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
 export function addModelOptions(command: Command): Command {
   return command
-    .option('-m, --model <id|path>', 'catalog id or path to a .gguf file (default: the default model, fetched on first use)')
+    .option('-m, --model <id|path>', 'model id (`onboard models list`) or path to a .gguf or .pte file (default: the default model, fetched on first use)')
+    .addOption(new Option('-e, --engine <engine>', 'auto runs a .pte with ExecuTorch and a GGUF with llama.cpp').choices(['auto', 'executorch', 'llamacpp']).default('auto'))
     .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
     .option('-t, --threads <n>', 'CPU threads (default: the physical cores)');
@@ -75,6 +76,7 @@ export function wholeNumberFlag(flag: string, value: string | undefined, min: nu
 
 export interface ModelFlags {
   model?: string;
+  engine: string;
   backend: string;
   ctx: string;
   threads?: string;
@@ -86,6 +88,7 @@ export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
   return {
     ...(flags.model ? { model: flags.model } : {}),
     backend: flags.backend as BackendRequest,
+    engine: flags.engine as EngineRequest,
     contextSize: wholeNumberFlag('--ctx', flags.ctx, 1, 1 << 24)!,
     ...(threads ? { threads } : {}),
   };

@@ -22,6 +22,8 @@ export interface ServerOptions {
   store: ConversationStore;
   /** Per-request time limit; the answer ends with finish_reason "length". */
   timeLimitMs: number;
+  /** Subscribes to engine host restarts, counted in /metrics. */
+  onEngineRestart?: (listener: () => void) => void;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
@@ -43,6 +45,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
     throw new InvalidOptionError('--host', `listening on ${options.host} exposes the model beyond this machine; pass --token <secret> (or ONBOARD_API_TOKEN) so requests must carry it`);
   }
   const metrics = createMetrics(options.model);
+  options.onEngineRestart?.(() => metrics.engineRestarts.inc());
   const app = new Hono();
   const ctx = { host: options.model, metrics, modelId: options.modelId, timeLimitMs: options.timeLimitMs, store: options.store };
 

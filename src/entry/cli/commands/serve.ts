@@ -54,7 +54,7 @@ Examples:
       const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue }));
       let server;
       try {
-        server = await startServer({ host: flags.host, port, ...(flags.token ? { token: flags.token } : {}), modelId, model: host, store, timeLimitMs });
+        server = await startServer({ host: flags.host, port, ...(flags.token ? { token: flags.token } : {}), modelId, model: host, store, timeLimitMs, onEngineRestart: app().onEngineRestart });
       } catch (error) {
         await host.close();
         store.close();

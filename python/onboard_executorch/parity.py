@@ -1,0 +1,57 @@
+"""Teacher-forced top-1 agreement between a .pte and Hugging Face transformers.
+
+Usage: python -m onboard_executorch.parity <file.pte> <tokenizer.json> <source.gguf> [text file]
+
+Both models see the same tokens. At each position, the .pte (fed one token at
+a time through its KV cache) and transformers (one pass over the whole
+sequence, same weights dequantized from the GGUF) each pick their most likely
+next token; the figure is the share of positions where they agree. Prints JSON.
+"""
+
+import json
+import os
+import sys
+
+import torch
+from executorch.runtime import Runtime
+from tokenizers import Tokenizer
+
+DEFAULT_TEXT = (
+    "The history of the automobile begins in the late nineteenth century, when engineers in Germany and France "
+    "built the first vehicles powered by internal combustion engines. Within a few decades, mass production "
+    "made cars affordable, and roads, fuel stations and traffic rules spread across the world. Today, electric "
+    "drivetrains and software are changing the car again: a modern vehicle carries dozens of computers, and "
+    "the dashboard has become a screen that can answer questions, plan a route and play music on request."
+)
+
+
+def reference_top1(gguf_path: str, ids: list) -> torch.Tensor:
+    from transformers import AutoModelForCausalLM
+
+    directory, name = os.path.split(os.path.abspath(gguf_path))
+    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
+    model.eval()
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].argmax(-1)
+
+
+def pte_top1(pte_path: str, ids: list) -> torch.Tensor:
+    method = Runtime.get().load_program(pte_path).load_method("forward")
+    tops = []
+    for position, token in enumerate(ids):
+        logits = method.execute([torch.tensor([[token]], dtype=torch.long), torch.tensor([position], dtype=torch.long)])[0]
+        tops.append(int(logits.reshape(-1, logits.shape[-1])[-1].argmax()))
+    return torch.tensor(tops)
+
+
+def parity(pte_path: str, tokenizer_path: str, gguf_path: str, text: str) -> dict:
+    ids = Tokenizer.from_file(tokenizer_path).encode(text, add_special_tokens=False).ids
+    ours = pte_top1(pte_path, ids)
+    reference = reference_top1(gguf_path, ids)
+    agree = int((ours == reference).sum())
+    return {"positions": len(ids), "agree": agree, "top1_agreement": agree / len(ids)}
+
+
+if __name__ == "__main__":
+    text = open(sys.argv[4]).read() if len(sys.argv) > 4 else DEFAULT_TEXT
+    print(json.dumps(parity(sys.argv[1], sys.argv[2], sys.argv[3], text)))

@@ -1,0 +1,245 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
+import { BackendUnavailableError, EngineFailedError, ModelCorruptError } from '../../core/errors.js';
+import type { SamplingOptions } from '../../core/sampling.js';
+import type { BackendChoice } from '../../core/types.js';
+import { readPte, type PteSummary } from '../pte/reader.js';
+import { HOST_RUNTIME_BACKENDS } from './backend-support.js';
+import { HostExitedError, HostProcess, HostRequestError } from './host-process.js';
+import { requireToolchain, type Toolchain } from './toolchain.js';
+
+export interface ExecuTorchEngineOptions {
+  /** Called after the host died and was started again. */
+  onRestart?: (reason: string) => void;
+}
+
+/**
+ * ExecuTorch behind the core's engine port. The runtime runs in a supervised
+ * Python host process (python/onboard_executorch/host.py); tokenization runs
+ * here, with the exported tokenizer.json, so the port's tokenize and
+ * detokenize stay synchronous.
+ */
+export class ExecuTorchEngine implements Engine {
+  readonly name = 'executorch';
+
+  constructor(private readonly options: ExecuTorchEngineOptions = {}) {}
+
+  async load(options: LoadOptions): Promise<LoadedModel> {
+    const pte = await readPte(options.modelPath);
+    const missing = pte.backends.filter((b) => !(HOST_RUNTIME_BACKENDS as readonly string[]).includes(b));
+    if (missing.length > 0) throw new BackendUnavailableError(missing.join(', '), `this ExecuTorch runtime has no ${missing.join(', ')} (it has ${HOST_RUNTIME_BACKENDS.join(', ')})`);
+    const tokenizer = await loadTokenizer(options.modelPath);
+    const toolchain = await requireToolchain();
+    const started = performance.now();
+    const model = new ExecuTorchModel(options, pte, tokenizer, toolchain, this.options);
+    await model.start();
+    model.loadMs = Math.round(performance.now() - started);
+    return model;
+  }
+}
+
+interface LoadedTokenizer {
+  tokenizer: Tokenizer;
+  chatTemplate?: string;
+  specialTokens: string[];
+}
+
+async function loadTokenizer(ptePath: string): Promise<LoadedTokenizer> {
+  const dir = dirname(ptePath);
+  const json = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => {
+    throw new ModelCorruptError(ptePath, 'no tokenizer.json next to it (export it with `onboard export`, which installs both)');
+  });
+  const config = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+  const template = typeof config.chat_template === 'string' ? config.chat_template : await readFile(join(dir, 'chat_template.jinja'), 'utf8').catch(() => undefined);
+  const parsed = JSON.parse(json) as { added_tokens?: Array<{ content: string; special: boolean }> };
+  return {
+    tokenizer: new Tokenizer(parsed, config),
+    ...(template ? { chatTemplate: template } : {}),
+    specialTokens: (parsed.added_tokens ?? []).filter((t) => t.special).map((t) => t.content),
+  };
+}
+
+class ExecuTorchModel implements LoadedModel {
+  readonly engine = 'executorch';
+  readonly info: ModelInfo;
+  readonly backend: BackendChoice;
+  readonly contextSize: number;
+  loadMs = 0;
+  private host: HostProcess | undefined;
+  private restarting: Promise<void> | undefined;
+  private closed = false;
+  private readonly sequences: ExecuTorchSequence[] = [];
+  private readonly eosIds: Set<number>;
+
+  constructor(
+    private readonly options: LoadOptions,
+    private readonly pte: PteSummary,
+    private readonly tok: LoadedTokenizer,
+    private readonly toolchain: Toolchain,
+    private readonly hooks: ExecuTorchEngineOptions,
+  ) {
+    const maxSeqLen = pte.llm.maxSeqLen ?? 128;
+    this.contextSize = Math.min(options.contextSize, maxSeqLen);
+    this.eosIds = new Set(pte.llm.eosIds ?? []);
+    const bos = pte.llm.bosId;
+    this.info = {
+      path: options.modelPath,
+      architecture: 'executorch-llama',
+      trainContextSize: maxSeqLen,
+      vocabularySize: pte.llm.vocabSize ?? 0,
+      ...(tok.chatTemplate ? { chatTemplate: tok.chatTemplate } : {}),
+      ...(bos !== undefined ? { bosToken: tok.tokenizer.id_to_token(bos), bosTokenId: bos } : {}),
+      ...(pte.llm.eosIds?.[0] !== undefined ? { eosToken: tok.tokenizer.id_to_token(pte.llm.eosIds[0]) } : {}),
+      addBosToken: false,
+    };
+    const delegates = pte.backends.join(', ') || 'portable kernels';
+    this.backend = { backend: 'cpu', devices: [delegates], reason: `the .pte delegates to ${delegates}, which this runtime has`, attempts: [{ backend: 'cpu', outcome: 'used', reason: 'the only backend this runtime runs' }] };
+  }
+
+  async start(): Promise<void> {
+    const host = new HostProcess(this.toolchain);
+    this.host = host;
+    try {
+      await host.request('hello');
+      await host.request('load', { pte: this.options.modelPath, sequences: this.options.sequences ?? 1 });
+    } catch (error) {
+      await host.stop();
+      throw new EngineFailedError('executorch', `could not load ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
+    }
+    void host.exited.then(({ signal, code }) => this.onHostExit(host, signal ? `killed by ${signal}` : `exited with code ${code}`));
+  }
+
+  /** Supervision: an unexpected exit drops every KV cache and starts a fresh host with the model loaded. */
+  private onHostExit(host: HostProcess, reason: string): void {
+    if (this.closed || host !== this.host) return;
+    for (const sequence of this.sequences) sequence.reset();
+    this.restarting = this.start()
+      .then(() => this.hooks.onRestart?.(reason))
+      .finally(() => {
+        this.restarting = undefined;
+      });
+    this.restarting.catch(() => {});
+  }
+
+  /** The live host, waiting for a restart in progress. */
+  async ready(): Promise<HostProcess> {
+    if (this.restarting) await this.restarting;
+    if (!this.host?.isAlive) throw new EngineFailedError('executorch', 'the ExecuTorch host is not running');
+    return this.host;
+  }
+
+  get hostPid(): number | undefined {
+    return this.host?.pid;
+  }
+
+  tokenize(text: string, options: { special: boolean }): number[] {
+    if (options.special) return this.tok.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    return this.encodePlain(text);
+  }
+
+  /**
+   * Control tokens spelled out in user text stay text: each occurrence is
+   * encoded in two pieces, so the tokenizer cannot match it as one token.
+   */
+  private encodePlain(text: string): number[] {
+    const specials = this.tok.specialTokens.filter((s) => s.length > 1 && text.includes(s));
+    if (specials.length === 0) return this.tok.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    const pattern = new RegExp(specials.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    const ids: number[] = [];
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      const at = match.index;
+      if (at > last) ids.push(...this.tok.tokenizer.encode(text.slice(last, at), { add_special_tokens: false }).ids);
+      ids.push(...this.tok.tokenizer.encode(match[0].slice(0, 1), { add_special_tokens: false }).ids);
+      ids.push(...this.tok.tokenizer.encode(match[0].slice(1), { add_special_tokens: false }).ids);
+      last = at + match[0].length;
+    }
+    if (last < text.length) ids.push(...this.tok.tokenizer.encode(text.slice(last), { add_special_tokens: false }).ids);
+    return ids;
+  }
+
+  detokenize(tokens: readonly number[]): string {
+    return this.tok.tokenizer.decode([...tokens], { skip_special_tokens: false });
+  }
+
+  isEndOfGeneration(token: number): boolean {
+    return this.eosIds.has(token);
+  }
+
+  createSequence(): EngineSequence {
+    const index = this.sequences.length;
+    if (index >= (this.options.sequences ?? 1)) throw new EngineFailedError('executorch', `only ${this.options.sequences ?? 1} sequence(s) were loaded`);
+    const sequence = new ExecuTorchSequence(this, index);
+    this.sequences.push(sequence);
+    return sequence;
+  }
+
+  async unload(): Promise<void> {
+    this.closed = true;
+    await this.host?.stop();
+  }
+}
+
+class ExecuTorchSequence implements EngineSequence {
+  private tokens: number[] = [];
+
+  constructor(
+    private readonly model: ExecuTorchModel,
+    private readonly index: number,
+  ) {}
+
+  get cachedTokens(): readonly number[] {
+    return this.tokens;
+  }
+
+  reset(): void {
+    this.tokens = [];
+  }
+
+  async begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration> {
+    if (prompt.length === 0) throw new EngineFailedError('executorch', 'an empty prompt');
+    // At least one prompt token is evaluated, so there are logits to sample from.
+    const reused = Math.min(commonPrefixLength(this.tokens, prompt), prompt.length - 1);
+    this.tokens = this.tokens.slice(0, reused);
+    let first = true;
+    let pending: number | undefined;
+    const next = async (): Promise<IteratorResult<number>> => {
+      try {
+        const host = await this.model.ready();
+        let reply: { token: number };
+        if (first) {
+          first = false;
+          reply = await host.request<{ token: number }>('prefill', { seq: this.index, start_pos: reused, tokens: prompt.slice(reused), sampling });
+          this.tokens = [...prompt];
+        } else {
+          reply = await host.request<{ token: number }>('step', { seq: this.index });
+          // The previous token is in the KV cache now; the one just sampled is not yet.
+          if (pending !== undefined) this.tokens.push(pending);
+        }
+        pending = reply.token;
+        return { value: reply.token, done: false };
+      } catch (error) {
+        throw hostFailure(error);
+      }
+    };
+    const tokens: AsyncIterator<number> = { next };
+    return { reusedTokens: reused, tokens };
+  }
+
+  async clear(): Promise<void> {
+    this.tokens = [];
+  }
+
+  dispose(): void {
+    this.tokens = [];
+  }
+}
+
+function hostFailure(error: unknown): Error {
+  if (error instanceof EngineFailedError) return error;
+  if (error instanceof HostExitedError) return new EngineFailedError('executorch', `${error.message}; it is being restarted and the conversation is kept`, { cause: error });
+  if (error instanceof HostRequestError) return new EngineFailedError('executorch', `${error.code}: ${error.message}`, { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
+}

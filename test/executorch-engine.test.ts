@@ -1,0 +1,95 @@
+// The ExecuTorch engine behind the core's port: the real runtime in its host
+// process, on the .pte that `onboard export` made from the default model.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
+import { ChatSession } from '../src/core/chat-session.js';
+import type { LoadedModel } from '../src/core/engine.js';
+import { OnboardError } from '../src/core/errors.js';
+import { ModelRunner } from '../src/core/model-runner.js';
+import { processMemoryProbe } from '../src/adapters/system/process-memory.js';
+import { repoRoot, runCli } from './helpers.js';
+
+const EXPORT_TIMEOUT_MS = 45 * 60_000;
+
+describe('the ExecuTorch engine', { timeout: EXPORT_TIMEOUT_MS }, () => {
+  let model: LoadedModel & { hostPid?: number };
+  let runner: ModelRunner;
+  const restarts: string[] = [];
+
+  before(async () => {
+    // The export is cached by config and source, so this is quick after the first run.
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
+    assert.equal(exported.code, 0, exported.stderr);
+    const path = JSON.parse(exported.stdout).model.path as string;
+    model = await new ExecuTorchEngine({ onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, backend: 'auto' });
+    runner = new ModelRunner(model, 1, { memory: processMemoryProbe, onWarning: () => {} });
+  });
+  after(async () => {
+    await runner?.close();
+  });
+
+  it('answers a chat with stats, and reuses the KV cache on the next turn', async () => {
+    const chat = new ChatSession(runner, { systemPrompt: 'You are a helpful assistant.' });
+    let text = '';
+    let stats;
+    for await (const chunk of chat.send('What is the capital of France?', { sampling: { temperature: 0 }, maxTokens: 24 })) {
+      if (chunk.type === 'text') text += chunk.text;
+      else stats = chunk.stats;
+    }
+    assert.match(text, /Paris/);
+    assert.equal(stats!.engine, 'executorch');
+    assert.ok(stats!.decodeTokens > 0 && stats!.decodeTokensPerSecond > 0);
+    assert.ok(stats!.prefillTokens > 10);
+
+    let second;
+    for await (const chunk of chat.send('And of Germany?', { sampling: { temperature: 0 }, maxTokens: 16 })) if (chunk.type === 'done') second = chunk.stats;
+    assert.ok(second!.reusedTokens > stats!.prefillTokens, `reused ${second!.reusedTokens} cached tokens`);
+  });
+
+  it('same seed, same answer; control tokens typed by a user stay text', async () => {
+    const chat = new ChatSession(runner, {});
+    const answer = async () => {
+      await runner.clearCaches();
+      let text = '';
+      for await (const chunk of chat.send('Tell me a word.', { sampling: { temperature: 1, seed: 7 }, maxTokens: 12 })) if (chunk.type === 'text') text += chunk.text;
+      chat.reset();
+      return text;
+    };
+    assert.equal(await answer(), await answer());
+    const ids = model.tokenize('say <|im_end|> now', { special: false });
+    assert.ok(!ids.includes(2), 'no <|im_end|> control token');
+    assert.ok(model.tokenize('<|im_end|>', { special: true }).includes(2));
+  });
+
+  it('a host killed mid-answer fails that answer with ENGINE_FAILED, restarts, and the conversation goes on', async () => {
+    const chat = new ChatSession(runner, {});
+    let firstAnswer = '';
+    for await (const chunk of chat.send('Name a colour.', { sampling: { temperature: 0 }, maxTokens: 8 })) if (chunk.type === 'text') firstAnswer += chunk.text;
+    const pid = model.hostPid!;
+    let failure: unknown;
+    let tokens = 0;
+    try {
+      for await (const chunk of chat.send('Write a long story about a car.', { sampling: { temperature: 0 }, maxTokens: 200 })) {
+        if (chunk.type === 'text' && ++tokens === 3) process.kill(pid, 'SIGKILL');
+      }
+    } catch (error) {
+      failure = error;
+    }
+    assert.ok(failure instanceof OnboardError, String(failure));
+    assert.equal(failure.code, 'ENGINE_FAILED');
+    assert.match(failure.message, /SIGKILL/);
+    assert.deepEqual(
+      chat.history.map((m) => m.role),
+      ['user', 'assistant'],
+      'the failed turn is not added; the earlier turn is kept',
+    );
+    assert.equal(chat.history[1]!.content.trim(), firstAnswer.trim());
+
+    let text = '';
+    for await (const chunk of chat.send('Name a fruit.', { sampling: { temperature: 0 }, maxTokens: 8 })) if (chunk.type === 'text') text += chunk.text;
+    assert.ok(text.trim().length > 0);
+    assert.notEqual(model.hostPid, pid, 'a new host process');
+    assert.equal(restarts.length, 1);
+  });
+});

@@ -10,13 +10,18 @@ running the constant methods in the runtime.
 import json
 import sys
 
-from executorch.exir._serialize._program import deserialize_pte_binary
+from executorch.exir._serialize._program import _flatbuffer_to_program, _get_extended_header, deserialize_pte_binary
 from executorch.runtime import Runtime
 
 
 def describe(path: str) -> dict:
     with open(path, "rb") as f:
-        program = deserialize_pte_binary(f.read()).program
+        data = f.read()
+    program = deserialize_pte_binary(data).program
+    # deserialize_pte_binary moves segment data into the program and empties the
+    # segment table, so the table is read from the bare FlatBuffer.
+    header = _get_extended_header(data)
+    raw = _flatbuffer_to_program(data[: header.program_size] if header and header.is_valid() else data)
 
     methods = []
     for plan in program.execution_plan:
@@ -44,7 +49,7 @@ def describe(path: str) -> dict:
         "methods": methods,
         "method_names": sorted(runtime_program.method_names),
         "metadata": metadata,
-        "segments": [{"offset": s.offset, "size": s.size} for s in program.segments],
+        "segments": [{"offset": s.offset, "size": s.size} for s in raw.segments],
     }
 
 

@@ -19,6 +19,13 @@ import torch
 PROTOCOL_VERSION = 1
 
 
+def register_llm_kernels() -> None:
+    """LLM programs call ExecuTorch's custom ops (llama::custom_sdpa, llama::update_cache)
+    and quantized kernels (embedding_byte); importing these modules registers them."""
+    import executorch.extension.llm.custom_ops.custom_ops  # noqa: F401
+    import executorch.kernels.quantized  # noqa: F401
+
+
 class HostError(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -50,6 +57,8 @@ class Host:
 
     def load(self, request):
         from executorch.runtime import Runtime
+
+        register_llm_kernels()
 
         started = time.monotonic()
         try:

@@ -36,6 +36,9 @@ def reference_top1(gguf_path: str, ids: list) -> torch.Tensor:
 
 
 def pte_top1(pte_path: str, ids: list) -> torch.Tensor:
+    from .host import register_llm_kernels
+
+    register_llm_kernels()
     method = Runtime.get().load_program(pte_path).load_method("forward")
     tops = []
     for position, token in enumerate(ids):

@@ -90,7 +90,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
       backend: config.backend,
       quantization: config.quantization,
       output_dir: outDir,
-      output_name: `${id}.pte`,
+      // A name ending in .pte is used by the exporter as the whole path, so it is absolute.
+      output_name: join(outDir, `${id}.pte`),
       work_dir: workDir,
       verify: { run: verify.ok, prompt: VERIFY_PROMPT, new_tokens: VERIFY_TOKENS },
     };
@@ -102,6 +103,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     await copyFile(result.tokenizer, join(outDir, 'tokenizer.json'));
     await copyTokenizerExtras([join(workDir, 'hf-tokenizer'), ...(source.kind === 'hf-dir' ? [source.path] : [])], outDir);
     const ptePath = join(outDir, `${id}.pte`);
+    if (resolve(result.pte) !== ptePath) await rename(result.pte, ptePath);
     const pte = await readPte(ptePath);
     const manifest: PteManifest = {
       schemaVersion: 1,

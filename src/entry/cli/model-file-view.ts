@@ -29,7 +29,8 @@ export function pteRows(pte: PteSummary): Rows {
   const rows: Rows = [
     ['file', `${pte.path} (${formatBytes(pte.fileSize)})`],
     ['format', `ExecuTorch program ${pte.fileIdentifier}, schema version ${pte.schemaVersion}`],
-    ['program', `${formatBytes(pte.programBytes)} FlatBuffer, ${pte.segments.length} segment(s) from byte ${pte.segmentBaseOffset}: ${pte.segments.map((s) => formatBytes(s.size)).join(', ') || 'none'}`],
+    ['program', `${formatBytes(pte.programBytes)} FlatBuffer; ${pte.segments.length} segment(s) from byte ${pte.segmentBaseOffset}, ${formatBytes(pte.segments.reduce((sum, s) => sum + s.size, 0))} in all`],
+    ['named data', `${pte.namedDataKeys} entries (weights shared with delegates)`],
     ['constants', formatBytes(pte.constantBytes)],
     ['backends', pte.backends.join(', ') || 'none (portable kernels only)'],
   ];
@@ -51,12 +52,24 @@ export function pteRows(pte: PteSummary): Rows {
     rows.push([`method ${method.name}`, `${method.instructions} instructions (${method.delegateCalls} delegate, ${method.kernelCalls} kernel), planned memory ${formatBytes(method.plannedMemoryBytes)}`]);
     rows.push(['  inputs', method.inputs.map(describeValue).join('; ')]);
     rows.push(['  outputs', method.outputs.map(describeValue).join('; ')]);
-    rows.push(['  delegates', method.delegates.map((d) => `${d.backend} (${formatBytes(d.dataBytes)} ${d.dataLocation})`).join(', ') || 'none']);
+    rows.push(['  delegates', groupDelegates(method.delegates) || 'none']);
     rows.push(['  operators', method.operators.join(', ') || 'none']);
   }
   const constant = pte.methods.filter((m) => m.isConstant);
   if (constant.length > 0) rows.push(['metadata', constant.map((m) => `${m.name}=${JSON.stringify(pte.metadata[m.name])}`).join(', ')]);
   return rows;
+}
+
+/** "XnnpackBackend x304 (1.2 MiB)": one entry per backend, however many partitions it got. */
+function groupDelegates(delegates: PteSummary['methods'][number]['delegates']): string {
+  const groups = new Map<string, { count: number; bytes: number }>();
+  for (const d of delegates) {
+    const group = groups.get(d.backend) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += d.dataBytes;
+    groups.set(d.backend, group);
+  }
+  return [...groups].map(([backend, g]) => `${backend} x${g.count} (${formatBytes(g.bytes)} of delegate data)`).join(', ');
 }
 
 function describeValue(value: PteValue): string {

@@ -47,6 +47,19 @@ describe('the ExecuTorch engine', { timeout: EXPORT_TIMEOUT_MS }, () => {
     assert.ok(second!.reusedTokens > stats!.prefillTokens, `reused ${second!.reusedTokens} cached tokens`);
   });
 
+  it('the CLI picks the engine from the file: a .pte runs on ExecuTorch, and --engine llamacpp is refused for it', async () => {
+    const run = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da4w', '--temperature', '0', '--max-tokens', '12', 'What is the capital of France?'], { timeoutMs: 180_000 });
+    assert.equal(run.code, 0, run.stderr);
+    const { text, stats } = JSON.parse(run.stdout);
+    assert.match(text, /Paris/);
+    assert.equal(stats.engine, 'executorch');
+    assert.match(stats.backendReason, /XnnpackBackend/);
+
+    const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--engine', 'llamacpp', 'Hi']);
+    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.match(wrong.stderr, /INVALID_OPTION.*--engine executorch/s);
+  });
+
   it('same seed, same answer; control tokens typed by a user stay text', async () => {
     const chat = new ChatSession(runner, {});
     const answer = async () => {

@@ -72,6 +72,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     return { model, reused: true, logPath: join(resolve(model.path, '..'), 'export.log'), copiedTo };
   }
 
+  await removeAbandonedStaging(cache);
   // The staging path must not contain the model id: ExecuTorch's loader treats a
   // checkpoint whose path contains "8da4w" or "int8" as already quantized.
   const staging = await cache.tempPath('export');
@@ -272,6 +273,24 @@ async function copyTokenizerExtras(candidates: string[], outDir: string): Promis
       );
       if (copied) break;
     }
+  }
+}
+
+/** Staging folders of exports whose process is gone (killed without a chance to clean up). */
+async function removeAbandonedStaging(cache: ModelCache): Promise<void> {
+  const names = await readdir(cache.tmpDir).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = /^export\.(\d+)\.\d+\.part$/.exec(name)?.[1];
+    if (pid && !processAlive(Number(pid))) await removeQuietly(join(cache.tmpDir, name));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

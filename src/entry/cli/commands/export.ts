@@ -42,11 +42,12 @@ export function registerExport(program: Command, app: () => App): void {
             await setupToolchain({ log: (line) => process.stderr.write(`  ${line}\n`) }));
 
       const controller = new AbortController();
-      const onSigint = () => {
+      const onSignal = () => {
         process.stderr.write('\ncancelling the export; nothing will be installed\n');
         controller.abort();
       };
-      process.once('SIGINT', onSigint);
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       const started = Date.now();
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(7);
       try {
@@ -78,7 +79,8 @@ export function registerExport(program: Command, app: () => App): void {
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
-        process.off('SIGINT', onSigint);
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
       }
     });
 }

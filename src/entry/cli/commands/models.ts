@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import { readGguf } from '../../../adapters/gguf/reader.js';
+import { inspectModelFile } from '../../../adapters/model-file.js';
 import { catalog, DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
 import type { App } from '../../../composition.js';
 import type { Manifest } from '../../../adapters/models/manifest.js';
 import { formatBytes } from '../format.js';
-import { formatRows, ggufRows } from '../model-file-view.js';
+import { formatRows, ggufRows, pteRows } from '../model-file-view.js';
 
 export function registerModels(program: Command, app: () => App): void {
   const models = program
@@ -59,20 +59,20 @@ export function registerModels(program: Command, app: () => App): void {
 
   models
     .command('info')
-    .argument('[id|path]', 'installed model id or path to a .gguf file', DEFAULT_MODEL_ID)
+    .argument('[id|path]', 'installed model id or path to a .gguf or .pte file', DEFAULT_MODEL_ID)
     .description("What a model file says about itself: architecture, context, quantization, tokenizer, chat template")
     .option('--json', 'machine-readable output')
     .action(async (spec: string, flags: { json?: boolean }) => {
       const installed = await app().cache.find(spec);
       const path = installed?.path ?? (await app().resolver.resolve(spec)).path;
-      const gguf = await readGguf(path);
-      const { chatTemplate, ...summary } = gguf;
-      const info = { ...summary, chatTemplate: chatTemplate !== undefined, manifest: installed?.manifest };
+      const file = await inspectModelFile(path);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        const info = file.format === 'gguf' ? { ...file, chatTemplate: file.chatTemplate !== undefined } : file;
+        process.stdout.write(`${JSON.stringify({ ...info, manifest: installed?.manifest }, null, 2)}\n`);
         return;
       }
-      process.stdout.write(formatRows([...ggufRows(gguf), ['sha256', installed?.manifest.sha256 ?? '(not in the cache)']]));
+      const rows = file.format === 'gguf' ? ggufRows(file) : pteRows(file);
+      process.stdout.write(formatRows([...rows, ['sha256', installed?.manifest.sha256 ?? '(not in the cache)']]));
     });
 }
 

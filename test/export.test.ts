@@ -160,6 +160,15 @@ describe('onboard export: the default config, for real', { timeout: EXPORT_TIMEO
     assert.equal((await stat(ptePath)).size, manifest.sizeBytes);
     assert.match(await readFile(join(dir, 'export.log'), 'utf8'), /XnnpackPartitioner/);
 
+    // The on-device runner's tokenizer (ExecuTorch's C++ HF tokenizer) loads the installed file.
+    const cpp = spawnSync(
+      join(venvDir(), 'bin/python'),
+      ['-c', `from pytorch_tokenizers import CppHFTokenizer\nt = CppHFTokenizer()\nt.load(${JSON.stringify(join(dir, 'tokenizer.json'))})\nprint(t.encode("The capital of France is", 0, 0))`],
+      { encoding: 'utf8' },
+    );
+    assert.equal(cpp.status, 0, cpp.stderr);
+    assert.equal(cpp.stdout.trim().split('\n').at(-1), '[504, 3575, 282, 4649, 314]');
+
     const list = await runCli(['models', 'list']);
     assert.match(list.stdout, new RegExp(`${manifest.id} .* pte 8da4w-g32.* XnnpackBackend`));
   });

@@ -13,6 +13,7 @@ import type { PteManifest } from '../models/manifest.js';
 import type { ModelResolver } from '../models/resolver.js';
 import { readPte } from '../pte/reader.js';
 import { checkExportBackends, runtimeCanVerify } from './backend-support.js';
+import { ensureRuntimeTokenizer } from './runtime-tokenizer.js';
 import { PYTHON_DIR, pythonEnv, REQUIREMENTS_FILE, type Toolchain } from './toolchain.js';
 
 export type ExportStage = 'resolve' | 'convert' | 'export' | 'verify' | 'install';
@@ -68,6 +69,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
   const existing = await cache.find(id);
   if (!options.force && existing?.manifest.format === 'pte' && existing.manifest.exportKey === exportKey) {
     const model = existing as InstalledModel<PteManifest>;
+    // Exports installed before this fix carry the tokenizer the C++ runner rejects.
+    await ensureRuntimeTokenizer(resolve(model.path, '..'), model.manifest.tokenizerFile);
     const copiedTo = await copyOut(config, model);
     return { model, reused: true, logPath: join(resolve(model.path, '..'), 'export.log'), copiedTo };
   }
@@ -102,6 +105,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
 
     stage('install', `into ${cache.modelsDir}`);
     await copyFile(result.tokenizer, join(outDir, 'tokenizer.json'));
+    await ensureRuntimeTokenizer(outDir);
     await copyTokenizerExtras([join(workDir, 'hf-tokenizer'), ...(source.kind === 'hf-dir' ? [source.path] : [])], outDir);
     const ptePath = join(outDir, `${id}.pte`);
     if (resolve(result.pte) !== ptePath) await rename(result.pte, ptePath);

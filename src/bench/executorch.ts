@@ -1,0 +1,87 @@
+// `npm run bench:executorch`: the ExecuTorch engine against ExecuTorch's own C++ LLM runner
+// (Python bindings) on the same .pte, and ExecuTorch 8da4w against llama.cpp Q4_1 on the
+// default model, in one run, same prompt token ids, greedy, each run in a fresh process.
+import { execFile } from 'node:child_process';
+import { stat, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { PYTHON_DIR, pythonEnv, requireToolchain } from '../adapters/executorch/toolchain.js';
+import { createApp } from '../composition.js';
+import { tokenizeConversation } from '../core/context-window.js';
+import { BENCH_PROMPT, median, type RunResult } from './measure.js';
+
+const run = promisify(execFile);
+const worker = fileURLToPath(new URL('./engine-worker.js', import.meta.url));
+const runs = Number(process.env.BENCH_RUNS ?? 3);
+const maxTokens = 64;
+const PTE_ID = 'smollm2-135m-xnnpack-8da4w';
+
+const app = createApp();
+const pte = await app.cache.find(PTE_ID);
+if (!pte || pte.manifest.format !== 'pte') {
+  process.stderr.write(`${PTE_ID} is not in the cache: run \`onboard export -c configs/${PTE_ID}.yaml\` first\n`);
+  process.exit(1);
+}
+const gguf = (await app.resolver.resolve()).path;
+const toolchain = await requireToolchain();
+const threads = Number(process.env.BENCH_THREADS) || availableParallelism();
+
+const probe = await app.openRunner({ model: gguf, contextSize: 256, threads: 1, backend: 'cpu' });
+const ids = tokenizeConversation(probe.model, probe.template, [{ role: 'user', content: BENCH_PROMPT }]);
+await probe.close();
+
+type Kind = 'executorch' | 'runner' | 'llamacpp';
+async function once(kind: Kind): Promise<RunResult> {
+  if (kind === 'runner') {
+    const tokenizer = join(pte!.path, '..', 'tokenizer.json');
+    const { stdout } = await run(toolchain.python, ['-m', 'onboard_executorch.runner_bench', pte!.path, tokenizer, ids.join(','), String(maxTokens)], { cwd: PYTHON_DIR, env: pythonEnv(), maxBuffer: 1 << 22 });
+    return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
+  }
+  const { stdout } = await run(process.execPath, [worker, kind, kind === 'executorch' ? pte!.path : gguf, JSON.stringify(ids), String(maxTokens), String(threads)], { maxBuffer: 1 << 22 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
+}
+
+process.stderr.write(`prompt ${ids.length} tokens, ${maxTokens} answer tokens (greedy), ${runs} runs of each, rotating order\n`);
+const results: Record<Kind, RunResult[]> = { executorch: [], runner: [], llamacpp: [] };
+const kinds: Kind[] = ['executorch', 'runner', 'llamacpp'];
+for (let i = 0; i < runs; i++) {
+  for (let k = 0; k < kinds.length; k++) {
+    const kind = kinds[(i + k) % kinds.length]!;
+    const result = await once(kind);
+    results[kind].push(result);
+    process.stderr.write(`  run ${i + 1} ${kind.padEnd(10)} decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s, ttft ${result.timeToFirstTokenMs.toFixed(0)} ms, load ${result.loadMs.toFixed(0)} ms\n`);
+  }
+}
+
+const med = (kind: Kind, key: keyof RunResult) => median(results[kind].map((r) => Number(r[key])));
+const metrics: Array<[keyof RunResult, string]> = [
+  ['loadMs', 'load (ms)'],
+  ['timeToFirstTokenMs', 'time to first token (ms)'],
+  ['prefillTokensPerSecond', 'prefill (tok/s)'],
+  ['decodeTokensPerSecond', 'decode (tok/s)'],
+  ['peakRssBytes', 'peak RSS (MiB)'],
+];
+const scale = (key: keyof RunResult) => (key === 'peakRssBytes' ? 2 ** 20 : 1);
+const row = (a: Kind, b: Kind) =>
+  metrics.map(([key, label]) => ({ metric: label, [a]: med(a, key) / scale(key), [b]: med(b, key) / scale(key), ratio: med(a, key) / med(b, key) }));
+const sizes = { pteBytes: (await stat(pte.path)).size, ggufBytes: (await stat(gguf)).size };
+const report = {
+  command: 'npm run bench:executorch',
+  runs,
+  promptTokens: ids.length,
+  maxTokens,
+  threads,
+  engineVsRunner: row('executorch', 'runner'),
+  executorchVsLlamacpp: [...row('executorch', 'llamacpp'), { metric: 'file size (MiB)', executorch: sizes.pteBytes / 2 ** 20, llamacpp: sizes.ggufBytes / 2 ** 20, ratio: sizes.pteBytes / sizes.ggufBytes }],
+  raw: results,
+};
+await mkdir('bench-results', { recursive: true });
+await writeFile('bench-results/executorch.json', `${JSON.stringify(report, null, 2)}\n`);
+const print = (title: string, rows: Array<Record<string, number | string>>, a: string, b: string) => {
+  process.stdout.write(`\n${title}\n| metric | ${a} | ${b} | ratio |\n|---|---:|---:|---:|\n`);
+  for (const r of rows) process.stdout.write(`| ${r.metric} | ${Number(r[a]).toFixed(1)} | ${Number(r[b]).toFixed(1)} | ${Number(r.ratio).toFixed(3)}x |\n`);
+};
+print('onboard ExecuTorch engine vs ExecuTorch C++ runner (same .pte), medians', report.engineVsRunner, 'executorch', 'runner');
+print('ExecuTorch 8da4w vs llama.cpp Q4_1 (default model), medians', report.executorchVsLlamacpp, 'executorch', 'llamacpp');

@@ -1,6 +1,9 @@
 """Teacher-forced top-1 agreement between a .pte and Hugging Face transformers.
 
 Usage: python -m onboard_executorch.parity <file.pte> <tokenizer.json> <source.gguf> [text file]
+       python -m onboard_executorch.parity --top1 <file.pte> <tokenizer.json> <source.gguf>
+         (the token ids, and the top-1 per position of the .pte and of transformers, for
+         comparing with other engines: `npm run bench:parity`)
 
 Both models see the same tokens. At each position, the .pte (fed one token at
 a time through its KV cache) and transformers (one pass over the whole
@@ -55,6 +58,14 @@ def parity(pte_path: str, tokenizer_path: str, gguf_path: str, text: str) -> dic
     return {"positions": len(ids), "agree": agree, "top1_agreement": agree / len(ids)}
 
 
+def main(argv: list) -> None:
+    if argv[0] == "--top1":
+        ids = Tokenizer.from_file(argv[2]).encode(DEFAULT_TEXT, add_special_tokens=False).ids
+        print(json.dumps({"ids": ids, "pte": pte_top1(argv[1], ids).tolist(), "transformers": reference_top1(argv[3], ids).tolist()}))
+        return
+    text = open(argv[3]).read() if len(argv) > 3 else DEFAULT_TEXT
+    print(json.dumps(parity(argv[0], argv[1], argv[2], text)))
+
+
 if __name__ == "__main__":
-    text = open(sys.argv[4]).read() if len(sys.argv) > 4 else DEFAULT_TEXT
-    print(json.dumps(parity(sys.argv[1], sys.argv[2], sys.argv[3], text)))
+    main(sys.argv[1:])

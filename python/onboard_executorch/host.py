@@ -16,14 +16,9 @@ from importlib.metadata import version
 
 import torch
 
+from .kernels import register_llm_kernels
+
 PROTOCOL_VERSION = 1
-
-
-def register_llm_kernels() -> None:
-    """LLM programs call ExecuTorch's custom ops (llama::custom_sdpa, llama::update_cache)
-    and quantized kernels (embedding_byte); importing these modules registers them."""
-    import executorch.extension.llm.custom_ops.custom_ops  # noqa: F401
-    import executorch.kernels.quantized  # noqa: F401
 
 
 class HostError(Exception):

@@ -39,7 +39,7 @@ def reference_top1(gguf_path: str, ids: list) -> torch.Tensor:
 
 
 def pte_top1(pte_path: str, ids: list) -> torch.Tensor:
-    from .host import register_llm_kernels
+    from .kernels import register_llm_kernels
 
     register_llm_kernels()
     method = Runtime.get().load_program(pte_path).load_method("forward")

@@ -15,7 +15,7 @@ import time
 from executorch.extension.llm.runner import GenerationConfig, TextLLMRunner
 from tokenizers import Tokenizer
 
-from .host import register_llm_kernels
+from .kernels import register_llm_kernels
 
 
 def main() -> None:

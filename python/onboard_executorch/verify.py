@@ -10,6 +10,8 @@ import torch
 from executorch.runtime import Runtime
 from tokenizers import Tokenizer
 
+from .kernels import register_llm_kernels
+
 
 def registered_backends() -> list:
     from executorch.extension.pybindings import portable_lib
@@ -21,6 +23,7 @@ def verify(pte_path: str, tokenizer_path: str, prompt: str, new_tokens: int, use
     tokenizer = Tokenizer.from_file(tokenizer_path)
     prompt_ids = tokenizer.encode(prompt, add_special_tokens=False).ids
 
+    register_llm_kernels()
     started = time.monotonic()
     program = Runtime.get().load_program(pte_path)
     method = program.load_method("forward")

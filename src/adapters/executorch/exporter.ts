@@ -46,7 +46,7 @@ interface Source {
 }
 
 /** The Python files an export runs; a change to one of them makes a new export key. */
-const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py'];
+const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py', 'kernels.py'];
 const VERIFY_PROMPT = 'The capital of France is';
 const VERIFY_TOKENS = 8;
 

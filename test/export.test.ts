@@ -229,7 +229,7 @@ describe('onboard export: the default config, for real', { timeout: EXPORT_TIMEO
     await writeFile(png, Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0, 0, 0]));
     const foreign = await runCli(['inspect', png]);
     assert.equal(foreign.code, 3);
-    assert.match(foreign.stderr, /MODEL_NOT_A_MODEL_FILE.*PNG image/s);
+    assert.match(foreign.stderr, /PNG image.*MODEL_NOT_A_MODEL_FILE/s);
 
     const gguf = await runCli(['inspect', '--json', await defaultModelPath()]);
     assert.equal(gguf.code, 0, gguf.stderr);

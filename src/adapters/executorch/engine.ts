@@ -70,6 +70,7 @@ class ExecuTorchModel implements LoadedModel {
   private host: HostProcess | undefined;
   private restarting: Promise<void> | undefined;
   private closed = false;
+  private readonly loadedHosts = new WeakSet<HostProcess>();
   private readonly sequences: ExecuTorchSequence[] = [];
   private readonly eosIds: Set<number>;
 
@@ -99,21 +100,23 @@ class ExecuTorchModel implements LoadedModel {
   }
 
   async start(): Promise<void> {
-    const host = new HostProcess(this.toolchain);
+    // The restart begins before the requests in flight are rejected, so a retry waits for it.
+    const host = new HostProcess(this.toolchain, (reason) => this.onHostExit(host, reason));
     this.host = host;
     try {
       await host.request('hello');
       await host.request('load', { pte: this.options.modelPath, sequences: this.options.sequences ?? 1 });
+      this.loadedHosts.add(host);
     } catch (error) {
       await host.stop();
       throw new EngineFailedError('executorch', `could not load ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
     }
-    void host.exited.then(({ signal, code }) => this.onHostExit(host, signal ? `killed by ${signal}` : `exited with code ${code}`));
   }
 
   /** Supervision: an unexpected exit drops every KV cache and starts a fresh host with the model loaded. */
   private onHostExit(host: HostProcess, reason: string): void {
-    if (this.closed || host !== this.host) return;
+    // Only a host that had loaded the model is restarted: a failing load must not loop.
+    if (this.closed || host !== this.host || !this.loadedHosts.has(host)) return;
     for (const sequence of this.sequences) sequence.reset();
     this.restarting = this.start()
       .then(() => this.hooks.onRestart?.(reason))

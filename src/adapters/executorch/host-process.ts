@@ -32,7 +32,8 @@ export class HostProcess {
   private stderrTail = '';
   private alive = true;
 
-  constructor(toolchain: Toolchain) {
+  /** `onExit` runs when the process ends, before the requests in flight are rejected. */
+  constructor(toolchain: Toolchain, onExit?: (reason: string) => void) {
     this.child = spawn(toolchain.python, ['-m', 'onboard_executorch.host'], { cwd: PYTHON_DIR, env: pythonEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
@@ -57,6 +58,7 @@ export class HostProcess {
         this.alive = false;
         const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
         const detail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+        onExit?.(reason);
         for (const waiter of this.pending.values()) waiter.reject(new HostExitedError(`the ExecuTorch host ${reason}${detail ? ` (${detail})` : ''}`));
         this.pending.clear();
         resolve({ code, signal });

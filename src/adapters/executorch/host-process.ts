@@ -57,7 +57,8 @@ export class HostProcess {
         if (!this.alive) return;
         this.alive = false;
         const reason = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        const detail = this.stderrTail.trim().split('\n').slice(-2).join(' | ');
+        // The runtime logs info lines to stderr; only an error line says why it died.
+        const detail = this.stderrTail.split('\n').filter((line) => /Error|error:/.test(line)).at(-1)?.trim() ?? '';
         onExit?.(reason);
         for (const waiter of this.pending.values()) waiter.reject(new HostExitedError(`the ExecuTorch host ${reason}${detail ? ` (${detail})` : ''}`));
         this.pending.clear();

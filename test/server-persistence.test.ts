@@ -20,8 +20,8 @@ describe('conversations in SQLite', () => {
   it('keeps a half-streamed answer, marked incomplete, when the server is killed; the conversation goes on after a restart', async () => {
     const db = join(dir, 'conversations.db');
     const first = await startServerProcess(['--db', db]);
-    const conversation = (await (await jsonPost(`${first.url}/api/conversations`, { systemPrompt: 'You count carefully.', settings: { temperature: 0, maxTokens: 1000 } })).json()) as { id: string };
-    const response = await jsonPost(`${first.url}/api/conversations/${conversation.id}/messages`, { content: 'Count from one to one thousand in words.' });
+    const conversation = (await (await jsonPost(`${first.url}/api/conversations`, { systemPrompt: 'You are a storyteller.', settings: { temperature: 0, maxTokens: 200 } })).json()) as { id: string };
+    const response = await jsonPost(`${first.url}/api/conversations/${conversation.id}/messages`, { content: 'Write a long story about a lighthouse keeper who finds a message in a bottle.' });
     assert.equal(response.status, 200);
     let received = '';
     const startedAt = Date.now();
@@ -35,8 +35,8 @@ describe('conversations in SQLite', () => {
     const second = await startServerProcess(['--db', db]);
     try {
       const saved = (await (await fetch(`${second.url}/api/conversations/${conversation.id}`)).json()) as { messages: Array<{ role: string; content: string; incomplete: boolean }>; systemPrompt: string; title: string };
-      assert.equal(saved.systemPrompt, 'You count carefully.');
-      assert.equal(saved.title, 'Count from one to one thousand in words.');
+      assert.equal(saved.systemPrompt, 'You are a storyteller.');
+      assert.equal(saved.title, 'Write a long story about a lighthouse keeper who finds a message in a bottle.'.slice(0, 60), 'the title is the first message, cut at 60 characters');
       assert.deepEqual(saved.messages.map((m) => m.role), ['user', 'assistant']);
       const partial = saved.messages[1]!;
       assert.equal(partial.incomplete, true);

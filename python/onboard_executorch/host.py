@@ -61,16 +61,9 @@ class Host:
             self.sequences = [Sequence(self.program.load_method("forward")) for _ in range(int(request.get("sequences", 1)))]
         except Exception as error:
             raise HostError("LOAD_FAILED", f"{type(error).__name__}: {error}")
-        metadata = {}
-        for name in self.program.method_names:
-            if name != "forward":
-                try:
-                    value = self.program.load_method(name).execute([])[0]
-                    metadata[name] = value.tolist() if hasattr(value, "tolist") else value
-                except Exception:
-                    pass
-        self.max_seq_len = int(metadata.get("get_max_seq_len", 128))
-        return {"load_ms": round((time.monotonic() - started) * 1000, 1), "metadata": metadata}
+        # The adapter read the program's metadata from the file already; it sends the limit.
+        self.max_seq_len = int(request["max_seq_len"])
+        return {"load_ms": round((time.monotonic() - started) * 1000, 1)}
 
     def prefill(self, request):
         """Evaluates tokens from start_pos (dropping what the cache held after it) and samples one token."""

@@ -95,15 +95,6 @@ export const exportConfigSchema = z
 export type ExportConfigInput = z.input<typeof exportConfigSchema>;
 export type ExportConfig = z.output<typeof exportConfigSchema>;
 
-/** The delegate backends an export targets, as the .pte will name them. */
-export function exportBackends(config: ExportConfig): string[] {
-  const names: string[] = [];
-  if (config.backend.qnn.enabled) names.push('QnnBackend');
-  if (config.backend.vulkan.enabled) names.push('VulkanBackend');
-  if (config.backend.xnnpack.enabled) names.push('XnnpackBackend');
-  return names;
-}
-
 /** "8da4w g32", "int8", "none", plus the embedding scheme: the manifest's quantization label. */
 export function quantizationLabel(config: ExportConfig): string {
   const q = config.quantization;

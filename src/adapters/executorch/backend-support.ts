@@ -1,7 +1,8 @@
-import { access, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ExportBackendUnavailableError } from '../../core/errors.js';
 import type { ExportConfig } from '../../core/export-config.js';
+import { pathExists } from '../files/file-checks.js';
 import type { Toolchain } from './toolchain.js';
 
 /** Delegates the executorch wheel's runtime can execute on this host (it ships XNNPACK, QNN and OpenVINO, not Vulkan). */
@@ -20,11 +21,7 @@ export async function executorchPackageDir(toolchain: Toolchain): Promise<string
  */
 export async function checkExportBackends(config: ExportConfig, toolchain: Toolchain, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const executorch = await executorchPackageDir(toolchain);
-  const has = (path: string) =>
-    access(join(executorch, path)).then(
-      () => true,
-      () => false,
-    );
+  const has = (path: string) => pathExists(join(executorch, path));
   if (config.backend.xnnpack.enabled && !(await has('backends/xnnpack/partition'))) {
     throw new ExportBackendUnavailableError('XNNPACK', `the installed executorch has no XNNPACK partitioner (${executorch})`, 'Run `onboard setup executorch` to reinstall the pinned executorch.');
   }
@@ -41,11 +38,7 @@ export async function checkExportBackends(config: ExportConfig, toolchain: Toolc
       );
     }
     const htp = join(sdk, 'lib', 'x86_64-linux-clang', 'libQnnHtp.so');
-    const found = await access(htp).then(
-      () => true,
-      () => false,
-    );
-    if (!found) throw new ExportBackendUnavailableError('QNN', `QNN_SDK_ROOT=${sdk} has no ${htp}`, 'Point QNN_SDK_ROOT at the root of an unpacked QNN SDK (it contains lib/x86_64-linux-clang).');
+    if (!(await pathExists(htp))) throw new ExportBackendUnavailableError('QNN', `QNN_SDK_ROOT=${sdk} has no ${htp}`, 'Point QNN_SDK_ROOT at the root of an unpacked QNN SDK (it contains lib/x86_64-linux-clang).');
     if (!(await has('backends/qualcomm/python'))) {
       throw new ExportBackendUnavailableError('QNN', 'the installed executorch has no Qualcomm backend', 'Run `onboard setup executorch` to reinstall the pinned executorch.');
     }

@@ -7,7 +7,7 @@ import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
 import { HOST_RUNTIME_BACKENDS } from './backend-support.js';
-import { HostExitedError, HostProcess, HostRequestError } from './host-process.js';
+import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError } from './host-process.js';
 import { requireToolchain, type Toolchain } from './toolchain.js';
 
 export interface ExecuTorchEngineOptions {
@@ -104,8 +104,9 @@ class ExecuTorchModel implements LoadedModel {
     const host = new HostProcess(this.toolchain, (reason) => this.onHostExit(host, reason));
     this.host = host;
     try {
-      await host.request('hello');
-      await host.request('load', { pte: this.options.modelPath, sequences: this.options.sequences ?? 1 });
+      const hello = await host.request<{ protocol: number }>('hello');
+      if (hello.protocol !== HOST_PROTOCOL_VERSION) throw new Error(`the host speaks protocol ${hello.protocol}, this adapter ${HOST_PROTOCOL_VERSION}`);
+      await host.request('load', { pte: this.options.modelPath, sequences: this.options.sequences ?? 1, max_seq_len: this.info.trainContextSize });
       this.loadedHosts.add(host);
     } catch (error) {
       await host.stop();

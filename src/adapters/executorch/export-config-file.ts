@@ -31,7 +31,7 @@ export async function loadExportConfig(file: string, overrides: readonly string[
   return parseExportConfig(raw, file);
 }
 
-export function parseExportConfig(raw: unknown, file: string): ExportConfig {
+function parseExportConfig(raw: unknown, file: string): ExportConfig {
   const parsed = exportConfigSchema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   throw new ExportConfigError(file, parsed.error.issues.map(describeIssue));

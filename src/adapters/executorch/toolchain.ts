@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ToolchainMissingError } from '../../core/errors.js';
+import { pathExists } from '../files/file-checks.js';
 
 /** The package root: dist/adapters/executorch or src/adapters/executorch, three levels up. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -35,11 +36,7 @@ async function requirementsHash(): Promise<string> {
 export async function toolchainState(env: NodeJS.ProcessEnv = process.env): Promise<ToolchainState> {
   const dir = venvDir(env);
   const python = join(dir, 'bin', 'python');
-  const exists = await access(python).then(
-    () => true,
-    () => false,
-  );
-  if (!exists) return { state: 'missing', venvDir: dir, reason: `no virtual environment at ${dir}` };
+  if (!(await pathExists(python))) return { state: 'missing', venvDir: dir, reason: `no virtual environment at ${dir}` };
   const stamp = await readFile(join(dir, STAMP_FILE), 'utf8').catch(() => '');
   if (stamp.trim() !== (await requirementsHash())) return { state: 'outdated', venvDir: dir, reason: `${dir} was not set up from the current python/requirements.txt` };
   return { state: 'ready', venvDir: dir, python };
@@ -60,11 +57,7 @@ export async function setupToolchain(options: { env?: NodeJS.ProcessEnv; log: (l
   const env = options.env ?? process.env;
   const dir = venvDir(env);
   const python = join(dir, 'bin', 'python');
-  const hasVenv = await access(python).then(
-    () => true,
-    () => false,
-  );
-  if (!hasVenv) {
+  if (!(await pathExists(python))) {
     options.log(`creating the virtual environment ${dir}`);
     await runLogged(options.systemPython ?? 'python3', ['-m', 'venv', dir], options.log, env);
   }
@@ -72,6 +65,14 @@ export async function setupToolchain(options: { env?: NodeJS.ProcessEnv; log: (l
   await runLogged(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', REQUIREMENTS_FILE], options.log, env);
   await writeFile(join(dir, STAMP_FILE), `${await requirementsHash()}\n`);
   return { venvDir: dir, python };
+}
+
+/** The ready toolchain, set up first when it is missing or outdated (saying why through `log`). */
+export async function ensureToolchain(log: (line: string) => void): Promise<Toolchain> {
+  const state = await toolchainState();
+  if (state.state === 'ready') return state;
+  log(`The ExecuTorch toolchain is not ready (${state.reason}); setting it up now (onboard setup executorch).`);
+  return setupToolchain({ log });
 }
 
 /** The environment a Python tool runs with: our package on the path, no user site-packages. */
@@ -86,7 +87,8 @@ function runLogged(command: string, args: string[], log: (line: string) => void,
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       tail = (tail + text).slice(-2000);
-      for (const line of text.split('\n')) if (line.trim()) log(line);
+      // pip lists every satisfied requirement on a re-run; only what it does is worth a line.
+      for (const line of text.split('\n')) if (line.trim() && !line.startsWith('Requirement already satisfied')) log(line);
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

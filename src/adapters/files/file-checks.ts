@@ -1,4 +1,4 @@
-import { open, stat } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { ModelCorruptError, ModelIsDirectoryError, ModelNotFoundError, ModelNotReadableError } from '../../core/errors.js';
 
 /** Signatures of files people mistake for models, so the error can say what the file is. */
@@ -36,6 +36,14 @@ export async function readFileHead(path: string, length: number): Promise<{ head
   } finally {
     await handle.close();
   }
+}
+
+/** Whether a path exists and is reachable, without throwing. */
+export function pathExists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function describeForeignFile(head: Buffer): string {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadExportConfig } from '../../../adapters/executorch/export-config-file.js';
 import { exportModel, type ExportStage } from '../../../adapters/executorch/exporter.js';
-import { setupToolchain, toolchainState } from '../../../adapters/executorch/toolchain.js';
+import { ensureToolchain } from '../../../adapters/executorch/toolchain.js';
 import type { App } from '../../../composition.js';
 import { formatBytes } from '../format.js';
 
@@ -34,12 +34,7 @@ export function registerExport(program: Command, app: () => App): void {
       if (flags.outputDir) overrides.push(`export.output_dir=${flags.outputDir}`);
       const config = await loadExportConfig(flags.config, overrides);
 
-      const state = await toolchainState();
-      const toolchain =
-        state.state === 'ready'
-          ? state
-          : (process.stderr.write(`The ExecuTorch toolchain is not ready (${state.reason}); setting it up now (onboard setup executorch).\n`),
-            await setupToolchain({ log: (line) => process.stderr.write(`  ${line}\n`) }));
+      const toolchain = await ensureToolchain((line) => process.stderr.write(`  ${line}\n`));
 
       const controller = new AbortController();
       const onSignal = () => {

@@ -13,8 +13,7 @@ export function registerSetup(program: Command): void {
       const before = await toolchainState();
       process.stderr.write(before.state === 'ready' ? `checking ${before.venvDir} (already set up)\n` : `setting up ${before.venvDir}: ${before.reason}\n`);
       const started = Date.now();
-      // pip lists every satisfied requirement on a re-run; only what it does is worth a line.
-      const ready = await setupToolchain({ log: (line) => (line.startsWith('Requirement already satisfied') ? undefined : process.stderr.write(`  ${line}\n`)) });
+      const ready = await setupToolchain({ log: (line) => process.stderr.write(`  ${line}\n`) });
       process.stdout.write(`executorch toolchain ready in ${ready.venvDir} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
     });
 }

@@ -6,6 +6,11 @@ import { defaultCacheDir, ModelCache } from './adapters/models/cache.js';
 import { hubEndpoint } from './adapters/models/hub.js';
 import { silentProgress, type Progress } from './adapters/models/progress.js';
 import { ModelResolver, type ResolvedModel } from './adapters/models/resolver.js';
+import type { InstalledModel } from './adapters/models/cache.js';
+import { readArtifact } from './adapters/models/artifacts.js';
+import { detectDevice } from './adapters/system/device.js';
+import { loadFirstRunnable } from './core/artifact-chain.js';
+import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type PriorityItem } from './core/artifact-plan.js';
 import { availableMemoryBytes, processMemoryProbe } from './adapters/system/process-memory.js';
 import { ChatSession, type SendOptions } from './core/chat-session.js';
 import { ModelRunner } from './core/model-runner.js';
@@ -40,10 +45,12 @@ export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.Pr
 }
 
 export interface OpenModelOptions {
-  /** A catalog id or a path to a model file; the default model when absent. */
+  /** An artifact id, a model name (its artifacts are chosen among) or a path; the default model when absent. */
   model?: string;
   backend?: BackendRequest;
   engine?: EngineRequest;
+  /** For a model with several artifacts: accelerator classes or backends, best first (default npu,gpu,cpu). */
+  priority?: readonly PriorityItem[];
   contextSize?: number;
   threads?: number;
   signal?: AbortSignal;
@@ -98,17 +105,50 @@ export function createApp(config: AppConfig = configFromEnv()) {
   const memory = processMemoryProbe;
 
   async function openModel(options: OpenRunnerOptions = {}): Promise<{ model: LoadedModel; resolved: ResolvedModel }> {
-    const resolved = await resolver.resolve(options.model, options.signal);
-    const chosen = await engineFor(resolved.path, options.engine);
-    const model = await chosen.load({
-      modelPath: resolved.path,
+    const spec = await resolver.resolveSpec(options.model, options.signal);
+    const loadOptions = {
       contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE,
-      backend: options.backend ?? 'auto',
       ...(options.threads ? { threads: options.threads } : {}),
       ...(options.parallel ? { sequences: options.parallel } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-    });
+    };
+    if (spec.kind === 'model') {
+      const plan = await planModel(spec.artifacts, options);
+      const model = await loadFirstRunnable(plan, {
+        ...loadOptions,
+        model: spec.model,
+        engines: { executorch, llamacpp: engine },
+        onAttempt: (a) => config.progress.log(`${spec.model}: ${a.artifact} on ${a.target} ${a.outcome}: ${a.reason}`),
+      });
+      const used = spec.artifacts.find((a) => a.manifest.id === model.backend.artifact?.id)!;
+      return { model, resolved: { path: used.path, id: used.manifest.id, source: 'cache' } };
+    }
+    const { resolved } = spec;
+    const chosen = await engineFor(resolved.path, options.engine);
+    const model = await chosen.load({ ...loadOptions, modelPath: resolved.path, backend: options.backend ?? 'auto' });
     return { model, resolved };
+  }
+
+  /**
+   * The order to try a model's artifacts on this device: what each needs is
+   * read from its file, what the device has is detected. `--engine` keeps
+   * one engine's artifacts; `--backend` other than auto becomes the priority.
+   */
+  async function planModel(installed: readonly InstalledModel[], options: OpenModelOptions = {}): Promise<ArtifactPlan> {
+    const [reads, device] = await Promise.all([Promise.all(installed.map(readArtifact)), detectDevice()]);
+    const artifacts: Artifact[] = [];
+    const unreadable: ArtifactPlan['skipped'] = [];
+    for (const read of reads) {
+      if ('problem' in read) unreadable.push({ artifact: read.id, backend: 'portable', reason: `unreadable: ${read.problem}` });
+      else {
+        const targets = read.artifact.targets.filter((t) => !options.engine || options.engine === 'auto' || t.engine === options.engine);
+        if (targets.length) artifacts.push({ ...read.artifact, targets });
+        else unreadable.push({ artifact: read.artifact.id, backend: read.artifact.targets[0]?.backend ?? 'portable', reason: `--engine ${options.engine} cannot run a ${read.artifact.format}` });
+      }
+    }
+    const priority = options.backend && options.backend !== 'auto' ? [options.backend] : (options.priority ?? DEFAULT_PRIORITY);
+    const plan = planArtifacts(artifacts, device, priority);
+    return { candidates: plan.candidates, skipped: [...unreadable, ...plan.skipped] };
   }
 
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
@@ -125,7 +165,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
     });
   }
 
-  return { config, cache, resolver, engine, memory, openModel, openRunner, openChat, onEngineRestart };
+  return { config, cache, resolver, engine, memory, openModel, openRunner, openChat, onEngineRestart, planModel };
 }
 
 export type App = ReturnType<typeof createApp>;

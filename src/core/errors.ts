@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'MODEL_FETCH_FAILED'
   | 'MODEL_CHECKSUM_MISMATCH'
   | 'BACKEND_UNAVAILABLE'
+  | 'NO_RUNNABLE_ARTIFACT'
   | 'NOT_ENOUGH_MEMORY'
   | 'PROMPT_TOO_LONG'
   | 'CANCELLED'
@@ -39,6 +40,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   MODEL_FETCH_FAILED: 4,
   MODEL_CHECKSUM_MISMATCH: 4,
   BACKEND_UNAVAILABLE: 5,
+  NO_RUNNABLE_ARTIFACT: 5,
   NOT_ENOUGH_MEMORY: 6,
   PROMPT_TOO_LONG: 7,
   ENGINE_FAILED: 8,
@@ -130,6 +132,18 @@ export class ChecksumMismatchError extends OnboardError {
 export class BackendUnavailableError extends OnboardError {
   constructor(readonly backend: string, reason: string, readonly tried: readonly string[] = []) {
     super('BACKEND_UNAVAILABLE', `Backend "${backend}" is not available: ${reason}`, 'Run `onboard doctor` to see which backends this machine has, or use --backend auto.', { backend, reason, tried });
+  }
+}
+
+/** Every artifact of a model was skipped or failed on this device; `tried` says why, one line each. */
+export class NoRunnableArtifactError extends OnboardError {
+  constructor(readonly model: string, readonly tried: readonly string[]) {
+    super(
+      'NO_RUNNABLE_ARTIFACT',
+      `No artifact of ${model} can run on this device: ${tried.join('; ') || 'it has none'}`,
+      'Run `onboard doctor` to see what this device has; export an artifact for it (`onboard export`) or change --priority.',
+      { model, tried },
+    );
   }
 }
 

@@ -89,6 +89,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
       engine: model.engine,
       backend: model.backend.backend,
       backendReason: model.backend.reason,
+      ...(model.backend.artifact ? { artifact: model.backend.artifact.id, artifactReason: model.backend.artifact.reason } : {}),
       modelLoadMs: model.loadMs,
       timeToFirstTokenMs: ttft,
       promptTokens: prompt.length,

@@ -21,6 +21,26 @@ export interface BackendChoice {
   reason: string;
   /** Every backend considered, in order, with the outcome. */
   attempts: BackendAttempt[];
+  /** When the model has several artifacts: which one runs, and why. */
+  artifact?: ArtifactChoice;
+}
+
+/** The artifact a model's fallback chain settled on, and every artifact it considered. */
+export interface ArtifactChoice {
+  id: string;
+  format: 'pte' | 'gguf';
+  /** The accelerator it runs on: a delegate (qnn, vulkan, xnnpack) or a llama.cpp backend (cuda, vulkan, cpu). */
+  target: string;
+  /** One line: why this artifact, and what was passed over. */
+  reason: string;
+  attempts: ArtifactAttempt[];
+}
+
+export interface ArtifactAttempt {
+  artifact: string;
+  target: string;
+  outcome: 'used' | 'skipped' | 'failed';
+  reason: string;
 }
 
 export interface BackendAttempt {
@@ -36,6 +56,9 @@ export interface GenerationStats {
   engine: string;
   backend: BackendName;
   backendReason: string;
+  /** The artifact used, when the model has several (see ArtifactChoice). */
+  artifact?: string;
+  artifactReason?: string;
   modelLoadMs: number;
   /** Time from the request to the first text token, in ms. */
   timeToFirstTokenMs: number;

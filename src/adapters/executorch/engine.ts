@@ -172,10 +172,15 @@ class ExecuTorchModel implements LoadedModel {
     return this.eosIds.has(token);
   }
 
+  /** Each sequence is one loaded forward method in the host; a disposed sequence gives its slot back. */
   createSequence(): EngineSequence {
-    const index = this.sequences.length;
-    if (index >= (this.options.sequences ?? 1)) throw new EngineFailedError('executorch', `only ${this.options.sequences ?? 1} sequence(s) were loaded`);
-    const sequence = new ExecuTorchSequence(this, index);
+    const slots = this.options.sequences ?? 1;
+    const index = Array.from({ length: slots }, (_, i) => i).find((i) => !this.sequences.some((s) => s.index === i));
+    if (index === undefined) throw new EngineFailedError('executorch', `only ${slots} sequence(s) were loaded`);
+    const sequence = new ExecuTorchSequence(this, index, () => {
+      const at = this.sequences.indexOf(sequence);
+      if (at >= 0) this.sequences.splice(at, 1);
+    });
     this.sequences.push(sequence);
     return sequence;
   }
@@ -191,7 +196,8 @@ class ExecuTorchSequence implements EngineSequence {
 
   constructor(
     private readonly model: ExecuTorchModel,
-    private readonly index: number,
+    readonly index: number,
+    private readonly release: () => void,
   ) {}
 
   get cachedTokens(): readonly number[] {
@@ -238,6 +244,7 @@ class ExecuTorchSequence implements EngineSequence {
 
   dispose(): void {
     this.tokens = [];
+    this.release();
   }
 }
 

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChecksumMismatchError } from '../../core/errors.js';
 import { readGguf } from '../gguf/reader.js';
+import { findCatalogEntry } from './catalog.js';
 import { removeQuietly, sha256File } from './files.js';
 import { manifestFor, manifestSchema, type GgufManifest, type Manifest } from './manifest.js';
 
@@ -74,7 +75,23 @@ export class ModelCache {
     return 'problem' in found ? undefined : found;
   }
 
-  async install(id: string, tempFile: string, options: { expectedSha256?: string; source: GgufManifest['source']; fileName: string }): Promise<InstalledModel<GgufManifest>> {
+  /**
+   * Installed artifacts grouped by model. An artifact's model is the one its
+   * manifest names, else the model of the artifact it was exported from
+   * (`model:<id>`), else the catalog's, else its own id.
+   */
+  async models(): Promise<Map<string, InstalledModel[]>> {
+    const { models } = await this.list();
+    const byId = new Map(models.map((m) => [m.manifest.id, m.manifest]));
+    const groups = new Map<string, InstalledModel[]>();
+    for (const installed of models) {
+      const name = modelNameOf(installed.manifest, byId);
+      groups.set(name, [...(groups.get(name) ?? []), installed]);
+    }
+    return groups;
+  }
+
+  async install(id: string, tempFile: string, options: { expectedSha256?: string; source: GgufManifest['source']; fileName: string; model?: string }): Promise<InstalledModel<GgufManifest>> {
     try {
       const sha256 = await sha256File(tempFile);
       if (options.expectedSha256 && sha256 !== options.expectedSha256) {
@@ -86,7 +103,7 @@ export class ModelCache {
       await mkdir(dir, { recursive: true });
       const path = join(dir, options.fileName);
       await rename(tempFile, path);
-      const manifest = manifestFor(id, { ...gguf, path }, sha256, options.source, options.fileName);
+      const manifest = manifestFor(id, { ...gguf, path }, sha256, options.source, options.fileName, options.model);
       const manifestTemp = await this.tempPath(`${id}.manifest`);
       await writeFile(manifestTemp, `${JSON.stringify(manifest, null, 2)}\n`);
       await rename(manifestTemp, join(dir, MANIFEST));
@@ -130,4 +147,14 @@ export class ModelCache {
     if (size !== manifest.sizeBytes) return { problem: `file ${manifest.file} has ${size} bytes, manifest says ${manifest.sizeBytes}` };
     return { manifest, path };
   }
+}
+
+export function modelNameOf(manifest: Manifest, byId: ReadonlyMap<string, Manifest>, depth = 0): string {
+  if (manifest.model) return manifest.model;
+  if (manifest.format === 'gguf') return findCatalogEntry(manifest.id)?.model ?? manifest.id;
+  const source = /^model:(.+)$/.exec(manifest.source.location)?.[1];
+  if (!source) return manifest.id;
+  const from = byId.get(source);
+  if (from && depth < 8) return modelNameOf(from, byId, depth + 1);
+  return findCatalogEntry(source)?.model ?? manifest.id;
 }

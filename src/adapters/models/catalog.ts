@@ -1,6 +1,8 @@
 /** Models onboard knows how to fetch by name. */
 export interface CatalogEntry {
   id: string;
+  /** The model this file is one artifact of; exports made from it join the same model. */
+  model: string;
   description: string;
   license: string;
   file: string;
@@ -17,6 +19,7 @@ export const DEFAULT_MODEL_ID = 'smollm2-135m-instruct-q4_1';
 export const catalog: readonly CatalogEntry[] = [
   {
     id: DEFAULT_MODEL_ID,
+    model: 'smollm2-135m-instruct',
     description: 'SmolLM2-135M-Instruct, Q4_1 GGUF (HuggingFaceTB)',
     license: 'Apache-2.0',
     file: 'SmolLM2-135M-Instruct.Q4_1.gguf',
@@ -29,4 +32,8 @@ export const catalog: readonly CatalogEntry[] = [
 
 export function findCatalogEntry(id: string): CatalogEntry | undefined {
   return catalog.find((entry) => entry.id === id);
+}
+
+export function catalogEntriesOfModel(model: string): CatalogEntry[] {
+  return catalog.filter((entry) => entry.model === model);
 }

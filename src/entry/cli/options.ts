@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { InvalidOptionError } from '../../core/errors.js';
+import { parsePriority, PRIORITY_ITEMS, type PriorityItem } from '../../core/artifact-plan.js';
 import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
 import { DEFAULT_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
@@ -12,6 +13,7 @@ export function addModelOptions(command: Command): Command {
     .option('-m, --model <id|path>', 'model id (`onboard models list`) or path to a .gguf or .pte file (default: the default model, fetched on first use)')
     .addOption(new Option('-e, --engine <engine>', 'auto runs a .pte with ExecuTorch and a GGUF with llama.cpp').choices(['auto', 'executorch', 'llamacpp']).default('auto'))
     .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
+    .option('--priority <list>', 'for a model with several artifacts: accelerators to try, best first (classes npu, gpu, cpu or backends qnn, vulkan, cuda, xnnpack...); default $ONBOARD_PRIORITY, else npu,gpu,cpu')
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
     .option('-t, --threads <n>', 'CPU threads (default: the physical cores)');
 }
@@ -78,6 +80,7 @@ export interface ModelFlags {
   model?: string;
   engine: string;
   backend: string;
+  priority?: string;
   ctx: string;
   threads?: string;
 }
@@ -85,13 +88,23 @@ export interface ModelFlags {
 /** The model flags as options for `openModel`/`openRunner`/`openChat`. */
 export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
   const threads = wholeNumberFlag('--threads', flags.threads, 1, 1024);
+  const priority = priorityFlag(flags.priority ?? process.env.ONBOARD_PRIORITY);
   return {
     ...(flags.model ? { model: flags.model } : {}),
+    ...(priority ? { priority } : {}),
     backend: flags.backend as BackendRequest,
     engine: flags.engine as EngineRequest,
     contextSize: wholeNumberFlag('--ctx', flags.ctx, 1, 1 << 24)!,
     ...(threads ? { threads } : {}),
   };
+}
+
+/** `--priority npu,gpu,cpu`: each item a class or a backend; an unknown one is named. */
+function priorityFlag(value: string | undefined): PriorityItem[] | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const { priority, unknown } = parsePriority(value);
+  if (unknown.length || priority.length === 0) throw new InvalidOptionError('--priority', `unknown item${unknown.length > 1 ? 's' : ''} ${unknown.join(', ') || value}; use ${PRIORITY_ITEMS.join(', ')}`);
+  return priority;
 }
 
 /**

@@ -1,0 +1,50 @@
+import type { Artifact, ArtifactTarget, TargetBackend } from '../../core/artifact-plan.js';
+import { TARGET_CLASS } from '../../core/artifact-plan.js';
+import { OnboardError } from '../../core/errors.js';
+import { readGguf } from '../gguf/reader.js';
+import { readPte } from '../pte/reader.js';
+import { readFileHead } from '../files/file-checks.js';
+import { looksLikePte } from '../pte/reader.js';
+import type { InstalledModel } from './cache.js';
+
+/** ExecuTorch delegate ids, as a .pte names them, and the target each one is. */
+const DELEGATES: Readonly<Record<string, TargetBackend>> = {
+  QnnBackend: 'qnn',
+  CoreMLBackend: 'coreml',
+  VulkanBackend: 'vulkan',
+  MPSBackend: 'mps',
+  XnnpackBackend: 'xnnpack',
+};
+
+const CLASS_RANK = { npu: 0, gpu: 1, cpu: 2 } as const;
+
+/** A ready artifact, or why it cannot be one (an unreadable file, an unknown delegate). */
+export type ArtifactRead = { artifact: Artifact } | { id: string; problem: string };
+
+/**
+ * What an installed model file needs, read from the file itself: the
+ * delegates in a .pte's program, or for a GGUF the llama.cpp backends
+ * (any of CUDA, Vulkan, CPU). The file name never decides.
+ */
+export async function readArtifact(model: InstalledModel): Promise<ArtifactRead> {
+  const { manifest, path } = model;
+  try {
+    const { head } = await readFileHead(path, 16);
+    const base = { id: manifest.id, path, sizeBytes: manifest.sizeBytes, quantization: manifest.quantization };
+    if (looksLikePte(head)) {
+      const pte = await readPte(path);
+      const unknown = pte.backends.filter((b) => !DELEGATES[b]);
+      if (unknown.length) return { id: manifest.id, problem: `needs ${unknown.join(', ')}, a delegate onboard cannot place` };
+      const needs = pte.backends.map((b) => DELEGATES[b]!);
+      const primary = [...needs].sort((a, b) => CLASS_RANK[TARGET_CLASS[a]] - CLASS_RANK[TARGET_CLASS[b]])[0] ?? 'portable';
+      const target: ArtifactTarget = { engine: 'executorch', backend: primary, needs: needs.length ? needs : ['portable'] };
+      return { artifact: { ...base, format: 'pte', targets: [target] } };
+    }
+    await readGguf(path);
+    const targets: ArtifactTarget[] = (['cuda', 'vulkan', 'cpu'] as const).map((backend) => ({ engine: 'llamacpp', backend, needs: [backend] }));
+    return { artifact: { ...base, format: 'gguf', targets } };
+  } catch (error) {
+    if (error instanceof OnboardError) return { id: manifest.id, problem: `${error.code}: ${error.message}` };
+    throw error;
+  }
+}

@@ -1,0 +1,132 @@
+import type { ArtifactPlan, PlannedAttempt } from './artifact-plan.js';
+import type { Engine, EngineSequence, LoadedModel, LoadOptions } from './engine.js';
+import { CancelledError, NoRunnableArtifactError, OnboardError } from './errors.js';
+import { resolveSampling } from './sampling.js';
+import type { ArtifactAttempt, ArtifactChoice, BackendChoice, BackendName } from './types.js';
+
+export interface ChainOptions extends Omit<LoadOptions, 'modelPath' | 'backend'> {
+  /** The model's name, for messages. */
+  model: string;
+  engines: Readonly<Record<'executorch' | 'llamacpp', Engine>>;
+  /** Called once per attempt, as it happens (the CLI and server log it). */
+  onAttempt?: (attempt: ArtifactAttempt) => void;
+}
+
+/**
+ * Walks a plan: loads each candidate in turn and runs its first forward (one
+ * token), because a program can load and still fail on its first call. The
+ * first that passes is used; a failure is recorded and the next is tried.
+ */
+export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOptions): Promise<LoadedModel> {
+  const attempts: ArtifactAttempt[] = plan.skipped.map((s) => ({ artifact: s.artifact, target: s.backend, outcome: 'skipped', reason: s.reason }));
+  for (const attempt of attempts) options.onAttempt?.(attempt);
+  const started = performance.now();
+  for (const candidate of plan.candidates) {
+    if (options.signal?.aborted) throw new CancelledError('Model loading');
+    const { artifact, target } = candidate;
+    let model: LoadedModel | undefined;
+    try {
+      model = await options.engines[target.engine].load({ ...loadOptionsFrom(options), modelPath: artifact.path, backend: llamaBackend(candidate) });
+      await probeFirstForward(model);
+      const used: ArtifactAttempt = { artifact: artifact.id, target: target.backend, outcome: 'used', reason: candidate.reason };
+      attempts.push(used);
+      options.onAttempt?.(used);
+      return new ChosenArtifactModel(model, choiceFor(candidate, attempts), Math.round(performance.now() - started));
+    } catch (error) {
+      await model?.unload().catch(() => {});
+      if (error instanceof CancelledError) throw error;
+      const reason = error instanceof OnboardError ? `${error.code}: ${error.message}` : `${(error as Error).message ?? error}`;
+      const failed: ArtifactAttempt = { artifact: artifact.id, target: target.backend, outcome: 'failed', reason: `${model ? 'first forward' : 'load'} failed: ${reason}` };
+      attempts.push(failed);
+      options.onAttempt?.(failed);
+    }
+  }
+  throw new NoRunnableArtifactError(
+    options.model,
+    attempts.map((a) => `${a.artifact} (${a.target}) ${a.outcome}: ${a.reason}`),
+  );
+}
+
+function loadOptionsFrom(options: ChainOptions): Omit<LoadOptions, 'modelPath' | 'backend'> {
+  return {
+    contextSize: options.contextSize,
+    ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.sequences ? { sequences: options.sequences } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/** llama.cpp is told the backend the plan chose; ExecuTorch runs the delegates its program names. */
+function llamaBackend(candidate: PlannedAttempt): BackendName | 'auto' {
+  const backend = candidate.target.backend;
+  return candidate.target.engine === 'llamacpp' && (backend === 'cpu' || backend === 'vulkan' || backend === 'cuda') ? backend : 'auto';
+}
+
+function choiceFor(candidate: PlannedAttempt, attempts: readonly ArtifactAttempt[]): ArtifactChoice {
+  const passed = attempts.filter((a) => a.outcome !== 'used').map((a) => `${a.artifact} (${a.target}) ${a.outcome}: ${a.reason}`);
+  const head = `${candidate.artifact.id} (${candidate.artifact.format}, ${candidate.target.engine} ${candidate.target.backend}), ${candidate.reason}`;
+  return {
+    id: candidate.artifact.id,
+    format: candidate.artifact.format,
+    target: candidate.target.backend,
+    reason: passed.length ? `${head}; passed over: ${passed.join('; ')}` : head,
+    attempts: [...attempts],
+  };
+}
+
+/** One token through a fresh sequence, then the sequence is cleared and given back. */
+async function probeFirstForward(model: LoadedModel): Promise<void> {
+  const sequence: EngineSequence = model.createSequence();
+  try {
+    const first = model.info.bosTokenId ?? model.tokenize('Hello', { special: false })[0];
+    if (first === undefined) throw new Error('the tokenizer gives no token for "Hello"');
+    const generation = await sequence.begin([first], resolveSampling({ temperature: 0 }));
+    const step = await generation.tokens.next();
+    await generation.tokens.return?.();
+    if (step.done || !Number.isInteger(step.value) || step.value < 0 || step.value >= Math.max(model.info.vocabularySize, 1)) {
+      throw new Error(`the first forward gave no valid token (${step.done ? 'none' : step.value})`);
+    }
+    await sequence.clear();
+  } finally {
+    sequence.dispose();
+  }
+}
+
+/** The loaded model, with the chain's choice added to its backend report. */
+class ChosenArtifactModel implements LoadedModel {
+  readonly backend: BackendChoice;
+
+  constructor(
+    private readonly inner: LoadedModel,
+    artifact: ArtifactChoice,
+    /** The whole chain's time, failed attempts included: what the user waited. */
+    readonly loadMs: number,
+  ) {
+    this.backend = { ...inner.backend, artifact };
+  }
+
+  get engine() {
+    return this.inner.engine;
+  }
+  get info() {
+    return this.inner.info;
+  }
+  get contextSize() {
+    return this.inner.contextSize;
+  }
+  tokenize(text: string, options: { special: boolean }) {
+    return this.inner.tokenize(text, options);
+  }
+  detokenize(tokens: readonly number[]) {
+    return this.inner.detokenize(tokens);
+  }
+  isEndOfGeneration(token: number) {
+    return this.inner.isEndOfGeneration(token);
+  }
+  createSequence() {
+    return this.inner.createSequence();
+  }
+  unload() {
+    return this.inner.unload();
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Choosing among a model's artifacts (several .pte files, a GGUF...) by what
+ * the device has. Pure logic: the device profile and each artifact's needs
+ * are read by adapters; this file only orders and explains.
+ */
+
+/** Accelerator classes, the default priority order's vocabulary. */
+export type AcceleratorClass = 'npu' | 'gpu' | 'cpu';
+
+/** A concrete way to run an artifact: ExecuTorch delegates, or llama.cpp backends. */
+export type TargetBackend = 'qnn' | 'coreml' | 'vulkan' | 'cuda' | 'mps' | 'xnnpack' | 'portable' | 'cpu';
+
+export const TARGET_CLASS: Readonly<Record<TargetBackend, AcceleratorClass>> = {
+  qnn: 'npu',
+  coreml: 'npu',
+  vulkan: 'gpu',
+  cuda: 'gpu',
+  mps: 'gpu',
+  xnnpack: 'cpu',
+  portable: 'cpu',
+  cpu: 'cpu',
+};
+
+export type PriorityItem = AcceleratorClass | TargetBackend;
+
+export const DEFAULT_PRIORITY: readonly PriorityItem[] = ['npu', 'gpu', 'cpu'];
+
+/** What detection found on this device. */
+export interface DeviceProfile {
+  platform: string;
+  cpu: { model: string; logicalCores: number; features: string[] };
+  gpus: Array<{ api: 'vulkan' | 'cuda'; name: string; softwareOnly: boolean }>;
+  npus: Array<{ kind: 'qnn-htp'; name: string; soc: string; htpArch: string }>;
+  /** On Android: the SoC read from the system properties. */
+  soc?: { manufacturer: string; model: string; name?: string; platform?: string };
+  /** Why a GPU API shows no device, when detection said why. */
+  gpuNotes: Partial<Record<'vulkan' | 'cuda', string>>;
+}
+
+/** One way to run an artifact, as the file itself says (delegates in a .pte; GGUF runs on any llama.cpp backend). */
+export interface ArtifactTarget {
+  engine: 'executorch' | 'llamacpp';
+  backend: TargetBackend;
+  /** Every delegate the program needs at run time (a Vulkan .pte also holds XNNPACK partitions). */
+  needs: TargetBackend[];
+}
+
+export interface Artifact {
+  id: string;
+  path: string;
+  format: 'pte' | 'gguf';
+  sizeBytes: number;
+  quantization: string;
+  targets: ArtifactTarget[];
+}
+
+export interface PlannedAttempt {
+  artifact: Artifact;
+  target: ArtifactTarget;
+  /** Why it is in the chain at this place. */
+  reason: string;
+}
+
+export interface ArtifactSkip {
+  artifact: string;
+  backend: TargetBackend;
+  reason: string;
+}
+
+export interface ArtifactPlan {
+  candidates: PlannedAttempt[];
+  skipped: ArtifactSkip[];
+}
+
+/** What the device lacks for `backend`, or undefined when it has it. */
+function missingOnDevice(backend: TargetBackend, device: DeviceProfile, named: boolean): string | undefined {
+  switch (backend) {
+    case 'qnn':
+      if (device.npus.some((n) => n.kind === 'qnn-htp')) return undefined;
+      return device.soc ? `the SoC ${device.soc.name ?? device.soc.model} has no Qualcomm HTP NPU that QNN supports` : 'no Qualcomm HTP NPU on this device (QNN runs on Snapdragon SoCs)';
+    case 'coreml':
+    case 'mps':
+      return device.platform.startsWith('darwin') ? undefined : `${backend === 'coreml' ? 'Core ML' : 'Metal'} runs only on Apple devices`;
+    case 'vulkan':
+    case 'cuda': {
+      const gpus = device.gpus.filter((g) => g.api === backend);
+      if (gpus.length === 0) return device.gpuNotes[backend] ?? `no ${backend === 'cuda' ? 'CUDA' : 'Vulkan'} device`;
+      // A software renderer emulates the GPU on the CPU: slower than the CPU targets, so only used when named.
+      if (!named && gpus.every((g) => g.softwareOnly)) return `only a software device (${gpus.map((g) => g.name).join(', ')}), slower than the CPU; name it in the priority (--priority ${backend},cpu) to use it anyway`;
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function matches(item: PriorityItem, backend: TargetBackend): boolean {
+  return item === backend || item === TARGET_CLASS[backend];
+}
+
+/**
+ * Orders the ways to run a model's artifacts. The priority list is walked in
+ * order; each item (a class such as `gpu`, or a backend such as `vulkan`)
+ * takes the targets it matches that the device has. Within one item an
+ * ExecuTorch program comes before a GGUF (it was exported for this kind of
+ * device), then the smaller file (decoding is memory-bound). Targets no
+ * item names are left out, with the reason.
+ */
+export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProfile, priority: readonly PriorityItem[] = DEFAULT_PRIORITY): ArtifactPlan {
+  const candidates: PlannedAttempt[] = [];
+  const skipped: ArtifactSkip[] = [];
+  const seen = new Set<string>();
+  const key = (a: Artifact, t: ArtifactTarget) => `${a.id}\u0000${t.backend}`;
+  for (const item of priority) {
+    const here: PlannedAttempt[] = [];
+    for (const artifact of artifacts) {
+      for (const target of artifact.targets) {
+        if (!matches(item, target.backend) || seen.has(key(artifact, target))) continue;
+        seen.add(key(artifact, target));
+        const named = item === target.backend;
+        const missing = target.needs.map((need) => missingOnDevice(need, device, named || need !== target.backend)).find((m) => m !== undefined);
+        if (missing) skipped.push({ artifact: artifact.id, backend: target.backend, reason: missing });
+        else here.push({ artifact, target, reason: `${item}${named ? '' : ` (${target.backend})`} is the first of priority ${priority.join(',')} it can run on here` });
+      }
+    }
+    here.sort((a, b) => formatRank(a.artifact) - formatRank(b.artifact) || a.artifact.sizeBytes - b.artifact.sizeBytes);
+    candidates.push(...here);
+  }
+  for (const artifact of artifacts) {
+    for (const target of artifact.targets) {
+      if (!seen.has(key(artifact, target))) skipped.push({ artifact: artifact.id, backend: target.backend, reason: `not in the priority list (${priority.join(',')})` });
+    }
+  }
+  return { candidates, skipped };
+}
+
+function formatRank(artifact: Artifact): number {
+  return artifact.format === 'pte' ? 0 : 1;
+}
+
+/** Parses a priority list such as "npu,gpu,cpu" or "vulkan,cpu"; returns the unknown items. */
+export function parsePriority(text: string): { priority: PriorityItem[]; unknown: string[] } {
+  const known = new Set<string>(['npu', 'gpu', 'cpu', ...Object.keys(TARGET_CLASS)]);
+  const items = text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  return { priority: items.filter((i) => known.has(i)) as PriorityItem[], unknown: items.filter((i) => !known.has(i)) };
+}
+
+export const PRIORITY_ITEMS: readonly string[] = ['npu', 'gpu', 'cpu', ...Object.keys(TARGET_CLASS).filter((k) => k !== 'cpu')];

@@ -10,7 +10,7 @@ import type { InstalledModel } from './adapters/models/cache.js';
 import { readArtifact } from './adapters/models/artifacts.js';
 import { detectDevice } from './adapters/system/device.js';
 import { loadFirstRunnable } from './core/artifact-chain.js';
-import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type PriorityItem } from './core/artifact-plan.js';
+import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type DeviceProfile, type PriorityItem } from './core/artifact-plan.js';
 import { availableMemoryBytes, processMemoryProbe } from './adapters/system/process-memory.js';
 import { ChatSession, type SendOptions } from './core/chat-session.js';
 import { ModelRunner } from './core/model-runner.js';
@@ -134,8 +134,8 @@ export function createApp(config: AppConfig = configFromEnv()) {
    * read from its file, what the device has is detected. `--engine` keeps
    * one engine's artifacts; `--backend` other than auto becomes the priority.
    */
-  async function planModel(installed: readonly InstalledModel[], options: OpenModelOptions = {}): Promise<ArtifactPlan> {
-    const [reads, device] = await Promise.all([Promise.all(installed.map(readArtifact)), detectDevice()]);
+  async function planModel(installed: readonly InstalledModel[], options: OpenModelOptions = {}, detected?: DeviceProfile): Promise<ArtifactPlan> {
+    const [reads, device] = await Promise.all([Promise.all(installed.map(readArtifact)), detected ?? detectDevice()]);
     const artifacts: Artifact[] = [];
     const unreadable: ArtifactPlan['skipped'] = [];
     for (const read of reads) {

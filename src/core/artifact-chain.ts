@@ -26,7 +26,7 @@ export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOption
     const { artifact, target } = candidate;
     let model: LoadedModel | undefined;
     try {
-      model = await options.engines[target.engine].load({ ...loadOptionsFrom(options), modelPath: artifact.path, backend: llamaBackend(candidate) });
+      model = await options.engines[target.engine].load({ ...loadOptionsFrom(options), modelPath: artifact.path, backend: llamaBackend(candidate), requestedBy: `chosen for ${artifact.id}: ${candidate.reason}` });
       await probeFirstForward(model);
       const used: ArtifactAttempt = { artifact: artifact.id, target: target.backend, outcome: 'used', reason: candidate.reason };
       attempts.push(used);

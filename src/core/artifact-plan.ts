@@ -120,7 +120,7 @@ export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProf
         const named = item === target.backend;
         const missing = target.needs.map((need) => missingOnDevice(need, device, named || need !== target.backend)).find((m) => m !== undefined);
         if (missing) skipped.push({ artifact: artifact.id, backend: target.backend, reason: missing });
-        else here.push({ artifact, target, reason: `${item}${named ? '' : ` (${target.backend})`} is the first of priority ${priority.join(',')} it can run on here` });
+        else here.push({ artifact, target, reason: `${item}${named ? '' : ` (${target.backend})`}, by priority ${priority.join(',')}` });
       }
     }
     here.sort((a, b) => formatRank(a.artifact) - formatRank(b.artifact) || a.artifact.sizeBytes - b.artifact.sizeBytes);

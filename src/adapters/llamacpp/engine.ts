@@ -35,7 +35,7 @@ export class LlamaCppEngine implements Engine {
       try {
         const loaded = await this.loadOn(backend, options, gguf);
         const on = loaded.devices.length ? ` on ${loaded.devices.join(', ')}` : '';
-        const reason = (options.backend === 'auto' ? autoReason(backend, attempts) : `requested with --backend ${backend}`) + on;
+        const reason = (options.backend === 'auto' ? autoReason(backend, attempts) : options.requestedBy ?? `requested with --backend ${backend}`) + on;
         attempts.push({ backend, outcome: 'used', reason });
         const choice: BackendChoice = { backend, devices: loaded.devices, reason, attempts };
         return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started);

@@ -4,7 +4,7 @@ import type { BackendCapability } from '../../core/backend-policy.js';
 import type { DeviceProfile } from '../../core/artifact-plan.js';
 import { detectBackends } from '../llamacpp/runtime.js';
 import { parseGetprop, socFromProps, type AndroidSoc } from './android-soc.js';
-import { hostInfo } from './host-info.js';
+import { hostInfo, type HostInfo } from './host-info.js';
 
 const run = promisify(execFile);
 
@@ -25,6 +25,11 @@ async function androidSoc(): Promise<AndroidSoc | undefined> {
  */
 export async function detectDevice(backends?: BackendCapability[]): Promise<DeviceProfile> {
   const [host, gpuBackends, soc] = await Promise.all([hostInfo(), backends ?? detectBackends(), androidSoc()]);
+  return deviceProfile(host, gpuBackends, soc);
+}
+
+/** Assembles a profile from what was detected (pure, so recorded values can be tested). */
+export function deviceProfile(host: Pick<HostInfo, 'platform' | 'cpu'>, gpuBackends: readonly BackendCapability[], soc: AndroidSoc | undefined): DeviceProfile {
   const gpus: DeviceProfile['gpus'] = [];
   const gpuNotes: DeviceProfile['gpuNotes'] = {};
   for (const capability of gpuBackends) {

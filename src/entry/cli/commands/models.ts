@@ -17,18 +17,21 @@ export function registerModels(program: Command, app: () => App): void {
     .description('Installed models, and the catalog models you can pull')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
-      const { models: installed, problems } = await app().cache.list();
+      const [{ models: installed, problems }, groups] = await Promise.all([app().cache.list(), app().cache.models()]);
       const available = catalog.filter((entry) => !installed.some((m) => m.manifest.id === entry.id));
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ cacheDir: app().cache.root, installed, available, problems }, null, 2)}\n`);
+        const models = [...groups].map(([model, artifacts]) => ({ model, artifacts: artifacts.map((a) => a.manifest.id) }));
+        process.stdout.write(`${JSON.stringify({ cacheDir: app().cache.root, models, installed, available, problems }, null, 2)}\n`);
         return;
       }
       process.stdout.write(`cache: ${app().cache.root}\n`);
       if (installed.length === 0) process.stdout.write('no models installed yet\n');
-      for (const { manifest } of installed) {
-        process.stdout.write(`  ${describeManifest(manifest)}\n`);
+      for (const [model, artifacts] of groups) {
+        const many = artifacts.length > 1 ? ` (${artifacts.length} artifacts: \`--model ${model}\` lets the device choose, \`onboard doctor\` shows the order)` : '';
+        process.stdout.write(`${model}${many}\n`);
+        for (const { manifest } of artifacts) process.stdout.write(`  ${describeManifest(manifest)}\n`);
       }
-      for (const entry of available) process.stdout.write(`  ${entry.id}  (not installed: onboard models pull ${entry.id})\n`);
+      for (const entry of available) process.stdout.write(`${entry.model}\n  ${entry.id}  (not installed: onboard models pull ${entry.id})\n`);
       for (const { id, problem } of problems) process.stdout.write(`  ${id}  BROKEN: ${problem} (onboard models rm ${id}, then pull it again)\n`);
     });
 
@@ -78,6 +81,6 @@ export function registerModels(program: Command, app: () => App): void {
 
 function describeManifest(m: Manifest): string {
   const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}`;
-  if (m.format === 'gguf') return `${head}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
-  return `${head}  ${m.backends.join('+') || 'portable'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
+  if (m.format === 'gguf') return `${head}  llama.cpp on cuda, vulkan or cpu  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
+  return `${head}  executorch on ${m.backends.join(' + ') || 'portable kernels'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
 }

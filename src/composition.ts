@@ -139,11 +139,11 @@ export function createApp(config: AppConfig = configFromEnv()) {
     const artifacts: Artifact[] = [];
     const unreadable: ArtifactPlan['skipped'] = [];
     for (const read of reads) {
-      if ('problem' in read) unreadable.push({ artifact: read.id, backend: 'portable', reason: `unreadable: ${read.problem}` });
+      if ('problem' in read) unreadable.push({ artifact: read.id, backend: 'any', reason: `unreadable: ${read.problem}` });
       else {
         const targets = read.artifact.targets.filter((t) => !options.engine || options.engine === 'auto' || t.engine === options.engine);
         if (targets.length) artifacts.push({ ...read.artifact, targets });
-        else unreadable.push({ artifact: read.artifact.id, backend: read.artifact.targets[0]?.backend ?? 'portable', reason: `--engine ${options.engine} cannot run a ${read.artifact.format}` });
+        else unreadable.push({ artifact: read.artifact.id, backend: 'any', reason: `--engine ${options.engine} cannot run a ${read.artifact.format}` });
       }
     }
     const priority = options.backend && options.backend !== 'auto' ? [options.backend] : (options.priority ?? DEFAULT_PRIORITY);

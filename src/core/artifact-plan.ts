@@ -63,7 +63,8 @@ export interface PlannedAttempt {
 
 export interface ArtifactSkip {
   artifact: string;
-  backend: TargetBackend;
+  /** `any` when the whole artifact is left out (unreadable, or not for the requested engine). */
+  backend: TargetBackend | 'any';
   reason: string;
 }
 

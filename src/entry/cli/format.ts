@@ -20,6 +20,7 @@ export function statsTable(stats: GenerationStats): string {
   const rows: Array<[string, string]> = [
     ['engine', `${stats.engine} on ${stats.backend}`],
     ['backend reason', stats.backendReason],
+    ...(stats.artifact ? ([['artifact', `${stats.artifact}: ${stats.artifactReason}`]] as Array<[string, string]>) : []),
     ['model load', `${stats.modelLoadMs.toFixed(0)} ms`],
     ['time to first token', `${stats.timeToFirstTokenMs.toFixed(1)} ms`],
     ['prompt tokens', `${stats.promptTokens} (${stats.reusedTokens} reused from the KV cache, ${stats.prefillTokens} prefilled)`],

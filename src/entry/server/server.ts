@@ -72,7 +72,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
     const body = {
       status,
       model: options.modelId,
-      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, queueDepth: runner.queueDepth, active: runner.active } : {}),
+      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, ...(runner.model.backend.artifact ? { artifact: runner.model.backend.artifact.id } : {}), queueDepth: runner.queueDepth, active: runner.active } : {}),
       ...(status === 'error' ? { error: toHttpError(options.model.error).body.error } : {}),
     };
     return c.json(body, status === 'ready' ? 200 : 503);

@@ -36,7 +36,7 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
     return c.json({
       status: host.status,
       model: ctx.modelId,
-      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, backendReason: runner.model.backend.reason, contextSize: runner.model.contextSize, architecture: runner.model.info.architecture } : {}),
+      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, backendReason: runner.model.backend.reason, ...(runner.model.backend.artifact ? { artifact: runner.model.backend.artifact } : {}), contextSize: runner.model.contextSize, architecture: runner.model.info.architecture } : {}),
       ...(failure ? { error: failure } : {}),
     });
   });

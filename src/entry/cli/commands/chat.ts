@@ -35,7 +35,8 @@ async function runRepl(app: App, options: OpenChatOptions): Promise<void> {
     (session) => {
       // Clear the prompt line, say we are ready, and redraw the prompt with what the user typed so far.
       if (out.isTTY) out.write('\r\x1b[2K');
-      err.write(dim(`ready: ${session.model.info.architecture} on ${session.model.engine}/${session.model.backend.backend}, context ${session.model.contextSize} tokens. /help for commands.\n`));
+      const artifact = session.model.backend.artifact ? ` (artifact ${session.model.backend.artifact.id})` : '';
+      err.write(dim(`ready: ${session.model.info.architecture} on ${session.model.engine}/${session.model.backend.backend}${artifact}, context ${session.model.contextSize} tokens. /help for commands.\n`));
       if (!answering) rl.prompt(true);
     },
     (error: unknown) => {

@@ -49,7 +49,7 @@ Examples:
       const maxQueue = wholeNumberFlag('--queue', flags.queue, 0, 10_000)!;
       const timeLimitMs = wholeNumberFlag('--time-limit', flags.timeLimit, 1, 86_400)! * 1000;
       const modelOptions = parseModelFlags(flags);
-      const modelId = flags.model ? basename(flags.model).replace(/\.gguf$/i, '') : DEFAULT_MODEL_ID;
+      const modelId = flags.model ? basename(flags.model).replace(/\.(gguf|pte)$/i, '') : DEFAULT_MODEL_ID;
       const store = new ConversationStore(flags.db ?? defaultDatabasePath());
       const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue }));
       let server;
@@ -62,7 +62,10 @@ Examples:
       }
       process.stdout.write(`onboard is serving ${modelId} at ${server.url}  (web UI: ${server.url}/, API: ${server.url}/v1)\n`);
       host.ready.then((runner) => {
-        if (runner) process.stdout.write(`model ready: ${runner.model.engine} on ${runner.model.backend.backend} (${runner.model.backend.reason})\n`);
+        if (runner) {
+          const { backend } = runner.model;
+          process.stdout.write(`model ready: ${runner.model.engine} on ${backend.backend} (${backend.reason})${backend.artifact ? `; artifact ${backend.artifact.reason}` : ''}\n`);
+        }
         else process.stderr.write(`${describeError(host.error).text}\n(the server keeps running and reports this error at /health)\n`);
       });
       await new Promise<void>((resolve) => {

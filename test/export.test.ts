@@ -75,6 +75,12 @@ describe('onboard export: config and input errors, before any slow step', () => 
       expect: [/quantization\.group_size: must be one of 32, 64, 128, 256/],
     },
     {
+      name: 'Vulkan next to XNNPACK is refused: the exporter would ignore Vulkan',
+      config: VALID.replace('xnnpack: {enabled: true}', 'xnnpack: {enabled: true}\n  vulkan: {enabled: true}').replace('qmode: 8da4w', 'qmode: none'),
+      exit: 10,
+      expect: [/backend\.xnnpack\.enabled: must be false with backend\.vulkan/],
+    },
+    {
       name: 'a missing checkpoint is named',
       config: VALID.replace('model:smollm2-135m-instruct-q4_1', '/nonexistent/model-dir'),
       exit: 10,

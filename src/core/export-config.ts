@@ -87,6 +87,13 @@ export const exportConfigSchema = z
     if (backends.qnn.enabled && config.quantization.qmode !== 'none') {
       issue(['quantization', 'qmode'], 'QNN quantizes with its own PT2E scheme: use qmode none with backend.qnn');
     }
+    // ExecuTorch's exporter takes its XNNPACK-only path whenever XNNPACK is on (8da4w turns it on):
+    // the Vulkan partitioner would never run and the .pte would have no Vulkan delegate.
+    if (backends.vulkan.enabled && backends.xnnpack.enabled) {
+      issue(['backend', 'xnnpack', 'enabled'], 'must be false with backend.vulkan: the exporter lowers to XNNPACK alone when it is on, and Vulkan is ignored (ops Vulkan does not take run on the portable kernels)');
+    } else if (backends.vulkan.enabled && config.quantization.qmode === '8da4w') {
+      issue(['quantization', 'qmode'], '8da4w turns XNNPACK on, and the exporter then ignores Vulkan: use qmode none with backend.vulkan');
+    }
     if (backends.qnn.enabled && backends.vulkan.enabled) {
       issue(['backend'], 'choose one accelerator per artifact: qnn or vulkan, not both');
     }

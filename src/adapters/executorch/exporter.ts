@@ -110,6 +110,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     const ptePath = join(outDir, `${id}.pte`);
     if (resolve(result.pte) !== ptePath) await rename(result.pte, ptePath);
     const pte = await readPte(ptePath);
+    assertDelegated(config, pte.backends, logPath);
     const manifest: PteManifest = {
       schemaVersion: 1,
       id,
@@ -309,4 +310,15 @@ async function keepFailedLog(cache: ModelCache, id: string, logPath: string): Pr
   } catch {
     return undefined;
   }
+}
+
+/** The program must hold the delegates the config asked for: an exporter that quietly skipped one made the wrong artifact. */
+function assertDelegated(config: ExportConfig, backends: readonly string[], logPath: string): void {
+  const wanted: Array<[boolean, string]> = [
+    [config.backend.xnnpack.enabled, 'XnnpackBackend'],
+    [config.backend.vulkan.enabled, 'VulkanBackend'],
+    [config.backend.qnn.enabled, 'QnnBackend'],
+  ];
+  const missing = wanted.filter(([enabled, id]) => enabled && !backends.includes(id)).map(([, id]) => id);
+  if (missing.length) throw new ExportFailedError('install', `the exported program has no ${missing.join(', ')} delegate (it has ${backends.join(', ') || 'none'}): the exporter lowered nothing to it`, logPath);
 }

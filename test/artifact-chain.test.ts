@@ -95,7 +95,7 @@ describe('several artifacts per model', () => {
     assert.ok(text.length > 0);
     assert.equal(stats.artifact, 'chat-gguf');
     assert.equal(stats.engine, 'llama.cpp');
-    assert.match(stats.artifactReason, /^chat-gguf \(gguf, llamacpp cpu\), cpu, by priority npu,gpu,cpu; passed over: .*chat-xnnpack \(xnnpack\) failed: load failed: ENGINE_FAILED/);
+    assert.match(stats.artifactReason, /^chat-gguf \(gguf, llama\.cpp on cpu\), cpu, by priority npu,gpu,cpu; passed over: .*chat-xnnpack \(xnnpack\) failed: load failed: ENGINE_FAILED/);
     assert.match(stats.backendReason, /chosen for chat-gguf/);
     assert.match(result.stderr, /chat: chat-xnnpack on xnnpack failed: load failed: ENGINE_FAILED: .*could not load/);
     assert.match(result.stderr, /chat: chat-gguf on cpu used/);

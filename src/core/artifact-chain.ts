@@ -64,7 +64,8 @@ function llamaBackend(candidate: PlannedAttempt): BackendName | 'auto' {
 
 function choiceFor(candidate: PlannedAttempt, attempts: readonly ArtifactAttempt[]): ArtifactChoice {
   const passed = attempts.filter((a) => a.outcome !== 'used').map((a) => `${a.artifact} (${a.target}) ${a.outcome}: ${a.reason}`);
-  const head = `${candidate.artifact.id} (${candidate.artifact.format}, ${candidate.target.engine} ${candidate.target.backend}), ${candidate.reason}`;
+  const engine = candidate.target.engine === 'llamacpp' ? 'llama.cpp' : 'executorch';
+  const head = `${candidate.artifact.id} (${candidate.artifact.format}, ${engine} on ${candidate.target.backend}), ${candidate.reason}`;
   return {
     id: candidate.artifact.id,
     format: candidate.artifact.format,

@@ -1,6 +1,7 @@
 // A model with several artifacts, chosen by what this machine has, with real failures: a preferred
-// .pte whose XNNPACK delegate blob is damaged on disk (same size, so only loading finds it), and a
-// Vulkan .pte, which this ExecuTorch runtime cannot run. Each model lives in its own scratch cache
+// .pte whose XNNPACK delegate blob is damaged on disk (same size, so only loading finds it), one whose
+// weights are damaged (it loads; its first forward gives NaN), and a Vulkan .pte, which this
+// ExecuTorch runtime cannot run. Each model lives in its own scratch cache
 // built from the real exports and the default GGUF.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -58,6 +59,16 @@ async function damageFirstDelegate(ptePath: string): Promise<void> {
   assert.deepEqual((await readPte(ptePath)).backends, ['XnnpackBackend'], 'the damaged program still reads');
 }
 
+/** Overwrites the constant segment (weights and their scales) with 0xFF: NaN scales; the program still loads. */
+async function damageWeights(ptePath: string): Promise<void> {
+  const pte = await readPte(ptePath);
+  const constants = pte.segments[0]!;
+  assert.equal(constants.size, pte.constantBytes, 'the first segment holds the constants');
+  const file = await open(ptePath, 'r+');
+  await file.write(Buffer.alloc(constants.size, 0xff), 0, constants.size, pte.segmentBaseOffset + constants.offset);
+  await file.close();
+}
+
 async function runJson(cache: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCli(['run', '--json', '--temperature', '0', '--max-tokens', '8', ...args, PROMPT], { env: { ONBOARD_CACHE_DIR: cache, ...env }, timeoutMs: 300_000 });
 }
@@ -112,6 +123,17 @@ describe('several artifacts per model', () => {
     const result = await runJson(cache, ['--model', 'chat', '--priority', 'npu,tpu']);
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--priority: unknown item tpu; use npu, gpu, cpu, qnn/);
+  });
+
+  it('an artifact that loads but whose first forward fails is passed over too', async () => {
+    const nan = join(scratch, 'nan');
+    await stage(nan, dirname(await defaultModelPath()), 'chat-gguf', 'chat');
+    await damageWeights(await stage(nan, q8Dir, 'chat-xnnpack', 'chat', true));
+    const result = await runJson(nan, ['--model', 'chat']);
+    assert.equal(result.code, 0, result.stderr);
+    const { stats } = JSON.parse(result.stdout);
+    assert.equal(stats.artifact, 'chat-gguf');
+    assert.match(stats.artifactReason, /chat-xnnpack \(xnnpack\) failed: first forward failed: ENGINE_FAILED: .*BAD_LOGITS: the forward gave non-finite logits/);
   });
 
   it('an intact artifact is used first when it is preferred', async () => {

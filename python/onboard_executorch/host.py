@@ -106,7 +106,11 @@ class Host:
         sequence.position = start + len(tokens)
         sequence.history = sequence.history[:start] + list(tokens)
         logits = outputs[0]
-        return logits.reshape(-1, logits.shape[-1])[-1].to(torch.float32)
+        row = logits.reshape(-1, logits.shape[-1])[-1].to(torch.float32)
+        # Damaged weights load without complaint and then give NaN: refuse them instead of sampling garbage.
+        if not bool(torch.isfinite(row).all()):
+            raise HostError("BAD_LOGITS", "the forward gave non-finite logits (NaN or Inf): the program's weights are damaged, or its numerics overflow")
+        return row
 
     def _sample(self, sequence: Sequence, logits: torch.Tensor) -> int:
         token = sample(logits, sequence.history, sequence.sampling, sequence.generator)

@@ -176,6 +176,8 @@ describe('web chat UI', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (
     await page.waitForSelector('#messages .empty');
     await page.click('#settings-toggle');
     await page.fill('#system-prompt', 'Always answer in Korean: 안녕하세요.');
+    // Greedy, so the answer is the same every run: a sampled one sometimes ended (EOS) before 12 tokens.
+    await page.fill('#temperature', '0');
     await page.fill('#max-tokens', '12');
     await page.click('#settings-save');
     await page.focus('#prompt');

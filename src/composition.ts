@@ -113,10 +113,12 @@ export function createApp(config: AppConfig = configFromEnv()) {
       ...(options.signal ? { signal: options.signal } : {}),
     };
     if (spec.kind === 'model') {
+      const startedAt = performance.now();
       const plan = await planModel(spec.artifacts, options);
       const model = await loadFirstRunnable(plan, {
         ...loadOptions,
         model: spec.model,
+        startedAt,
         engines: { executorch, llamacpp: engine },
         onAttempt: (a) => config.progress.log(`${spec.model}: ${a.artifact} on ${a.target} ${a.outcome}: ${a.reason}`),
       });

@@ -10,6 +10,8 @@ export interface ChainOptions extends Omit<LoadOptions, 'modelPath' | 'backend'>
   engines: Readonly<Record<'executorch' | 'llamacpp', Engine>>;
   /** Called once per attempt, as it happens (the CLI and server log it). */
   onAttempt?: (attempt: ArtifactAttempt) => void;
+  /** When choosing began (performance.now()), so the load time counts detection and planning too. */
+  startedAt?: number;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface ChainOptions extends Omit<LoadOptions, 'modelPath' | 'backend'>
 export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOptions): Promise<LoadedModel> {
   const attempts: ArtifactAttempt[] = plan.skipped.map((s) => ({ artifact: s.artifact, target: s.backend, outcome: 'skipped', reason: s.reason }));
   for (const attempt of attempts) options.onAttempt?.(attempt);
-  const started = performance.now();
+  const started = options.startedAt ?? performance.now();
   for (const candidate of plan.candidates) {
     if (options.signal?.aborted) throw new CancelledError('Model loading');
     const { artifact, target } = candidate;
@@ -100,7 +102,7 @@ class ChosenArtifactModel implements LoadedModel {
   constructor(
     private readonly inner: LoadedModel,
     artifact: ArtifactChoice,
-    /** The whole chain's time, failed attempts included: what the user waited. */
+    /** The whole choice's time (detection, planning, failed attempts included): what the user waited. */
     readonly loadMs: number,
   ) {
     this.backend = { ...inner.backend, artifact };

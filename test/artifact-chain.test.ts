@@ -162,6 +162,6 @@ describe('an artifact that needs a backend this runtime lacks', { skip: hasVulka
     const { stats } = JSON.parse(result.stdout);
     assert.equal(stats.artifact, 'gpu-gguf');
     assert.equal(stats.backend, 'vulkan');
-    assert.match(stats.artifactReason, /gpu-vulkan \(vulkan\) failed: load failed: BACKEND_UNAVAILABLE: .*VulkanBackend/);
+    assert.match(stats.artifactReason, /gpu-vulkan \(vulkan\) failed: load failed: BACKEND_UNAVAILABLE: .*this ExecuTorch runtime has no VulkanBackend \(it has .*XnnpackBackend/);
   });
 });

@@ -5,9 +5,6 @@ import type { ExportConfig } from '../../core/export-config.js';
 import { pathExists } from '../files/file-checks.js';
 import type { Toolchain } from './toolchain.js';
 
-/** Delegates the executorch wheel's runtime can execute on this host (it ships XNNPACK, QNN and OpenVINO, not Vulkan). */
-export const HOST_RUNTIME_BACKENDS = ['XnnpackBackend'] as const;
-
 /** The executorch package folder inside the venv. */
 export async function executorchPackageDir(toolchain: Toolchain): Promise<string> {
   const lib = join(toolchain.venvDir, 'lib');

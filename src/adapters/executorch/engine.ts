@@ -6,7 +6,6 @@ import { BackendUnavailableError, EngineFailedError, ModelCorruptError } from '.
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
-import { HOST_RUNTIME_BACKENDS } from './backend-support.js';
 import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError } from './host-process.js';
 import { requireToolchain, type Toolchain } from './toolchain.js';
 
@@ -28,8 +27,6 @@ export class ExecuTorchEngine implements Engine {
 
   async load(options: LoadOptions): Promise<LoadedModel> {
     const pte = await readPte(options.modelPath);
-    const missing = pte.backends.filter((b) => !(HOST_RUNTIME_BACKENDS as readonly string[]).includes(b));
-    if (missing.length > 0) throw new BackendUnavailableError(missing.join(', '), `this ExecuTorch runtime has no ${missing.join(', ')} (it has ${HOST_RUNTIME_BACKENDS.join(', ')})`);
     const tokenizer = await loadTokenizer(options.modelPath);
     const toolchain = await requireToolchain();
     const started = performance.now();
@@ -104,12 +101,16 @@ class ExecuTorchModel implements LoadedModel {
     const host = new HostProcess(this.toolchain, (reason) => this.onHostExit(host, reason));
     this.host = host;
     try {
-      const hello = await host.request<{ protocol: number }>('hello');
+      const hello = await host.request<{ protocol: number; backends: string[] }>('hello');
       if (hello.protocol !== HOST_PROTOCOL_VERSION) throw new Error(`the host speaks protocol ${hello.protocol}, this adapter ${HOST_PROTOCOL_VERSION}`);
+      // The runtime says which delegates it has; the program (read from the file) says which it needs.
+      const missing = this.pte.backends.filter((b) => !hello.backends.includes(b));
+      if (missing.length > 0) throw new BackendUnavailableError(missing.join(', '), `this ExecuTorch runtime has no ${missing.join(', ')} (it has ${hello.backends.join(', ') || 'no delegates'})`);
       await host.request('load', { pte: this.options.modelPath, sequences: this.options.sequences ?? 1, max_seq_len: this.info.trainContextSize });
       this.loadedHosts.add(host);
     } catch (error) {
       await host.stop();
+      if (error instanceof BackendUnavailableError) throw error;
       throw new EngineFailedError('executorch', `could not load ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
     }
   }

@@ -139,18 +139,18 @@ export function createApp(config: AppConfig = configFromEnv()) {
   async function planModel(installed: readonly InstalledModel[], options: OpenModelOptions = {}, detected?: DeviceProfile): Promise<ArtifactPlan> {
     const [reads, device] = await Promise.all([Promise.all(installed.map(readArtifact)), detected ?? detectDevice()]);
     const artifacts: Artifact[] = [];
-    const unreadable: ArtifactPlan['skipped'] = [];
+    const leftOut: ArtifactPlan['skipped'] = [];
     for (const read of reads) {
-      if ('problem' in read) unreadable.push({ artifact: read.id, backend: 'any', reason: `unreadable: ${read.problem}` });
+      if ('problem' in read) leftOut.push({ artifact: read.id, backend: 'any', reason: `unreadable: ${read.problem}` });
       else {
         const targets = read.artifact.targets.filter((t) => !options.engine || options.engine === 'auto' || t.engine === options.engine);
         if (targets.length) artifacts.push({ ...read.artifact, targets });
-        else unreadable.push({ artifact: read.artifact.id, backend: 'any', reason: `--engine ${options.engine} cannot run a ${read.artifact.format}` });
+        else leftOut.push({ artifact: read.artifact.id, backend: 'any', reason: `--engine ${options.engine} cannot run a ${read.artifact.format}` });
       }
     }
     const priority = options.backend && options.backend !== 'auto' ? [options.backend] : (options.priority ?? DEFAULT_PRIORITY);
     const plan = planArtifacts(artifacts, device, priority);
-    return { candidates: plan.candidates, skipped: [...unreadable, ...plan.skipped] };
+    return { candidates: plan.candidates, skipped: [...leftOut, ...plan.skipped] };
   }
 
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {

@@ -1,10 +1,8 @@
-import type { Artifact, ArtifactTarget, TargetBackend } from '../../core/artifact-plan.js';
-import { TARGET_CLASS } from '../../core/artifact-plan.js';
+import { TARGET_CLASS, type Artifact, type ArtifactTarget, type TargetBackend } from '../../core/artifact-plan.js';
 import { OnboardError } from '../../core/errors.js';
 import { readGguf } from '../gguf/reader.js';
-import { readPte } from '../pte/reader.js';
+import { looksLikePte, readPte } from '../pte/reader.js';
 import { readFileHead } from '../files/file-checks.js';
-import { looksLikePte } from '../pte/reader.js';
 import type { InstalledModel } from './cache.js';
 
 /** ExecuTorch delegate ids, as a .pte names them, and the target each one is. */

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parseGetprop, socFromProps } from '../src/adapters/system/android-soc.js';
 import { deviceProfile } from '../src/adapters/system/device.js';
+import { modelNameOf } from '../src/adapters/models/cache.js';
+import type { Manifest } from '../src/adapters/models/manifest.js';
 import { parsePriority, planArtifacts, type Artifact, type DeviceProfile } from '../src/core/artifact-plan.js';
 import type { BackendCapability } from '../src/core/backend-policy.js';
 
@@ -117,5 +119,23 @@ describe('the artifact priority chain', () => {
   it('parses priority lists and names unknown items', () => {
     assert.deepEqual(parsePriority('NPU, vulkan,cpu'), { priority: ['npu', 'vulkan', 'cpu'], unknown: [] });
     assert.deepEqual(parsePriority('gpu,tpu').unknown, ['tpu']);
+  });
+});
+
+describe('which model an artifact belongs to', () => {
+  const gguf = { id: 'smollm2-135m-instruct-q4_1', format: 'gguf' } as Manifest;
+  const exported = (id: string, location: string, model?: string) => ({ id, format: 'pte', source: { kind: 'export', location, sha256: '' }, ...(model ? { model } : {}) }) as Manifest;
+  const byId = new Map<string, Manifest>([[gguf.id, gguf]]);
+
+  it('a catalog download joins the catalog model; an export joins the model of what it was exported from', () => {
+    assert.equal(modelNameOf(gguf, byId), 'smollm2-135m-instruct');
+    assert.equal(modelNameOf(exported('smollm2-135m-vulkan', 'model:smollm2-135m-instruct-q4_1'), byId), 'smollm2-135m-instruct');
+    // The source need not be installed: the catalog still names its model.
+    assert.equal(modelNameOf(exported('x', 'model:smollm2-135m-instruct-q4_1'), new Map()), 'smollm2-135m-instruct');
+  });
+
+  it('the manifest\'s own model wins; an export from a file is a model of its own', () => {
+    assert.equal(modelNameOf(exported('mine', 'model:smollm2-135m-instruct-q4_1', 'car-assistant'), byId), 'car-assistant');
+    assert.equal(modelNameOf(exported('local', '/models/llama/consolidated.pth'), byId), 'local');
   });
 });

@@ -116,7 +116,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
       const startedAt = performance.now();
       const plan = await planModel(spec.artifacts, options);
       const model = await loadFirstRunnable(plan, {
-        ...loadOptions,
+        load: loadOptions,
         model: spec.model,
         startedAt,
         engines: { executorch, llamacpp: engine },

@@ -4,7 +4,9 @@ import { CancelledError, NoRunnableArtifactError, OnboardError } from './errors.
 import { resolveSampling } from './sampling.js';
 import type { ArtifactAttempt, ArtifactChoice, BackendChoice, BackendName } from './types.js';
 
-export interface ChainOptions extends Omit<LoadOptions, 'modelPath' | 'backend'> {
+export interface ChainOptions {
+  /** What every candidate is loaded with; the chain adds the file and the backend. */
+  load: Omit<LoadOptions, 'modelPath' | 'backend'>;
   /** The model's name, for messages. */
   model: string;
   engines: Readonly<Record<'executorch' | 'llamacpp', Engine>>;
@@ -24,11 +26,11 @@ export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOption
   for (const attempt of attempts) options.onAttempt?.(attempt);
   const started = options.startedAt ?? performance.now();
   for (const candidate of plan.candidates) {
-    if (options.signal?.aborted) throw new CancelledError('Model loading');
+    if (options.load.signal?.aborted) throw new CancelledError('Model loading');
     const { artifact, target } = candidate;
     let model: LoadedModel | undefined;
     try {
-      model = await options.engines[target.engine].load({ ...loadOptionsFrom(options), modelPath: artifact.path, backend: llamaBackend(candidate), requestedBy: `chosen for ${artifact.id}: ${candidate.reason}` });
+      model = await options.engines[target.engine].load({ ...options.load, modelPath: artifact.path, backend: llamaBackend(candidate), requestedBy: `chosen for ${artifact.id}: ${candidate.reason}` });
       await probeFirstForward(model);
       const used: ArtifactAttempt = { artifact: artifact.id, target: target.backend, outcome: 'used', reason: candidate.reason };
       attempts.push(used);
@@ -47,15 +49,6 @@ export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOption
     options.model,
     attempts.map((a) => `${a.artifact} (${a.target}) ${a.outcome}: ${a.reason}`),
   );
-}
-
-function loadOptionsFrom(options: ChainOptions): Omit<LoadOptions, 'modelPath' | 'backend'> {
-  return {
-    contextSize: options.contextSize,
-    ...(options.threads ? { threads: options.threads } : {}),
-    ...(options.sequences ? { sequences: options.sequences } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
 }
 
 /** llama.cpp is told the backend the plan chose; ExecuTorch runs the delegates its program names. */

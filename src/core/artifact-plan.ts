@@ -1,11 +1,14 @@
+import { softwareOnlyReason } from './backend-policy.js';
+
 /**
  * Choosing among a model's artifacts (several .pte files, a GGUF...) by what
  * the device has. Pure logic: the device profile and each artifact's needs
  * are read by adapters; this file only orders and explains.
  */
 
-/** Accelerator classes, the default priority order's vocabulary. */
-export type AcceleratorClass = 'npu' | 'gpu' | 'cpu';
+/** Accelerator classes, best first: the default priority order. */
+export const ACCELERATOR_CLASSES = ['npu', 'gpu', 'cpu'] as const;
+export type AcceleratorClass = (typeof ACCELERATOR_CLASSES)[number];
 
 /** A concrete way to run an artifact: ExecuTorch delegates, or llama.cpp backends. */
 export type TargetBackend = 'qnn' | 'coreml' | 'vulkan' | 'cuda' | 'mps' | 'xnnpack' | 'portable' | 'cpu';
@@ -23,7 +26,10 @@ export const TARGET_CLASS: Readonly<Record<TargetBackend, AcceleratorClass>> = {
 
 export type PriorityItem = AcceleratorClass | TargetBackend;
 
-export const DEFAULT_PRIORITY: readonly PriorityItem[] = ['npu', 'gpu', 'cpu'];
+export const DEFAULT_PRIORITY: readonly PriorityItem[] = ACCELERATOR_CLASSES;
+
+/** Every word a priority list may hold: the classes, then the backends (`cpu` is both). */
+export const PRIORITY_ITEMS: readonly string[] = [...new Set<string>([...ACCELERATOR_CLASSES, ...Object.keys(TARGET_CLASS)])];
 
 /** What detection found on this device. */
 export interface DeviceProfile {
@@ -87,7 +93,7 @@ function missingOnDevice(backend: TargetBackend, device: DeviceProfile, named: b
       const gpus = device.gpus.filter((g) => g.api === backend);
       if (gpus.length === 0) return device.gpuNotes[backend] ?? `no ${backend === 'cuda' ? 'CUDA' : 'Vulkan'} device`;
       // A software renderer emulates the GPU on the CPU: slower than the CPU targets, so only used when named.
-      if (!named && gpus.every((g) => g.softwareOnly)) return `only a software device (${gpus.map((g) => g.name).join(', ')}), slower than the CPU; name it in the priority (--priority ${backend},cpu) to use it anyway`;
+      if (!named && gpus.every((g) => g.softwareOnly)) return softwareOnlyReason(gpus.map((g) => g.name), `name it in the priority (--priority ${backend},cpu) to use it anyway`);
       return undefined;
     }
     default:
@@ -141,7 +147,7 @@ function formatRank(artifact: Artifact): number {
 
 /** Parses a priority list such as "npu,gpu,cpu" or "vulkan,cpu"; returns the unknown items. */
 export function parsePriority(text: string): { priority: PriorityItem[]; unknown: string[] } {
-  const known = new Set<string>(['npu', 'gpu', 'cpu', ...Object.keys(TARGET_CLASS)]);
+  const known = new Set(PRIORITY_ITEMS);
   const items = text
     .split(',')
     .map((s) => s.trim().toLowerCase())
@@ -149,4 +155,3 @@ export function parsePriority(text: string): { priority: PriorityItem[]; unknown
   return { priority: items.filter((i) => known.has(i)) as PriorityItem[], unknown: items.filter((i) => !known.has(i)) };
 }
 
-export const PRIORITY_ITEMS: readonly string[] = ['npu', 'gpu', 'cpu', ...Object.keys(TARGET_CLASS).filter((k) => k !== 'cpu')];

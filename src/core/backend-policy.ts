@@ -36,10 +36,15 @@ export function planBackends(request: BackendRequest, capabilities: readonly Bac
     if (backend === 'cpu') candidates.push(backend);
     else if (!capability?.available) skipped.push({ backend, outcome: 'skipped', reason: capability?.detail ?? 'not detected on this machine' });
     else if (capability.softwareOnly)
-      skipped.push({ backend, outcome: 'skipped', reason: `only a software device (${capability.devices.join(', ')}), slower than the CPU backend; use --backend ${backend} to force it` });
+      skipped.push({ backend, outcome: 'skipped', reason: softwareOnlyReason(capability.devices, `use --backend ${backend} to force it`) });
     else candidates.push(backend);
   }
   return { candidates, skipped };
+}
+
+/** Why a GPU whose only devices are software renderers is passed over, and how to use it anyway. */
+export function softwareOnlyReason(devices: readonly string[], howToForce: string): string {
+  return `only a software device (${devices.join(', ')}), slower than the CPU; ${howToForce}`;
 }
 
 const SOFTWARE_DEVICE = /llvmpipe|lavapipe|swiftshader|softpipe/i;

@@ -1,8 +1,6 @@
-import { TARGET_CLASS, type Artifact, type ArtifactTarget, type TargetBackend } from '../../core/artifact-plan.js';
+import { ACCELERATOR_CLASSES, TARGET_CLASS, type Artifact, type ArtifactTarget, type TargetBackend } from '../../core/artifact-plan.js';
 import { OnboardError } from '../../core/errors.js';
-import { readGguf } from '../gguf/reader.js';
-import { looksLikePte, readPte } from '../pte/reader.js';
-import { readFileHead } from '../files/file-checks.js';
+import { inspectModelFile } from '../model-file.js';
 import type { InstalledModel } from './cache.js';
 
 /** ExecuTorch delegate ids, as a .pte names them, and the target each one is. */
@@ -14,7 +12,10 @@ const DELEGATES: Readonly<Record<string, TargetBackend>> = {
   XnnpackBackend: 'xnnpack',
 };
 
-const CLASS_RANK = { npu: 0, gpu: 1, cpu: 2 } as const;
+/** llama.cpp runs any GGUF on each of these. */
+export const GGUF_BACKENDS = ['cuda', 'vulkan', 'cpu'] as const;
+
+const classRank = (backend: TargetBackend) => ACCELERATOR_CLASSES.indexOf(TARGET_CLASS[backend]);
 
 /** A ready artifact, or why it cannot be one (an unreadable file, an unknown delegate). */
 export type ArtifactRead = { artifact: Artifact } | { id: string; problem: string };
@@ -27,19 +28,18 @@ export type ArtifactRead = { artifact: Artifact } | { id: string; problem: strin
 export async function readArtifact(model: InstalledModel): Promise<ArtifactRead> {
   const { manifest, path } = model;
   try {
-    const { head } = await readFileHead(path, 16);
+    const file = await inspectModelFile(path);
     const base = { id: manifest.id, path, sizeBytes: manifest.sizeBytes, quantization: manifest.quantization };
-    if (looksLikePte(head)) {
-      const pte = await readPte(path);
+    if (file.format === 'pte') {
+      const pte = file;
       const unknown = pte.backends.filter((b) => !DELEGATES[b]);
       if (unknown.length) return { id: manifest.id, problem: `needs ${unknown.join(', ')}, a delegate onboard cannot place` };
       const needs = pte.backends.map((b) => DELEGATES[b]!);
-      const primary = [...needs].sort((a, b) => CLASS_RANK[TARGET_CLASS[a]] - CLASS_RANK[TARGET_CLASS[b]])[0] ?? 'portable';
+      const primary = [...needs].sort((a, b) => classRank(a) - classRank(b))[0] ?? 'portable';
       const target: ArtifactTarget = { engine: 'executorch', backend: primary, needs: needs.length ? needs : ['portable'] };
       return { artifact: { ...base, format: 'pte', targets: [target] } };
     }
-    await readGguf(path);
-    const targets: ArtifactTarget[] = (['cuda', 'vulkan', 'cpu'] as const).map((backend) => ({ engine: 'llamacpp', backend, needs: [backend] }));
+    const targets: ArtifactTarget[] = GGUF_BACKENDS.map((backend) => ({ engine: 'llamacpp', backend, needs: [backend] }));
     return { artifact: { ...base, format: 'gguf', targets } };
   } catch (error) {
     if (error instanceof OnboardError) return { id: manifest.id, problem: `${error.code}: ${error.message}` };

@@ -81,14 +81,7 @@ export class ModelCache {
    * (`model:<id>`), else the catalog's, else its own id.
    */
   async models(): Promise<Map<string, InstalledModel[]>> {
-    const { models } = await this.list();
-    const byId = new Map(models.map((m) => [m.manifest.id, m.manifest]));
-    const groups = new Map<string, InstalledModel[]>();
-    for (const installed of models) {
-      const name = modelNameOf(installed.manifest, byId);
-      groups.set(name, [...(groups.get(name) ?? []), installed]);
-    }
-    return groups;
+    return groupByModel((await this.list()).models);
   }
 
   async install(id: string, tempFile: string, options: { expectedSha256?: string; source: GgufManifest['source']; fileName: string; model?: string }): Promise<InstalledModel<GgufManifest>> {
@@ -147,6 +140,17 @@ export class ModelCache {
     if (size !== manifest.sizeBytes) return { problem: `file ${manifest.file} has ${size} bytes, manifest says ${manifest.sizeBytes}` };
     return { manifest, path };
   }
+}
+
+/** Installed artifacts grouped by model (see ModelCache.models), for callers that listed the cache already. */
+export function groupByModel(models: readonly InstalledModel[]): Map<string, InstalledModel[]> {
+  const byId = new Map(models.map((m) => [m.manifest.id, m.manifest]));
+  const groups = new Map<string, InstalledModel[]>();
+  for (const installed of models) {
+    const name = modelNameOf(installed.manifest, byId);
+    groups.set(name, [...(groups.get(name) ?? []), installed]);
+  }
+  return groups;
 }
 
 export function modelNameOf(manifest: Manifest, byId: ReadonlyMap<string, Manifest>, depth = 0): string {

@@ -5,6 +5,7 @@ import { hostInfo, pythonInfo } from '../../../adapters/system/host-info.js';
 import { planBackends } from '../../../core/backend-policy.js';
 import { DEFAULT_PRIORITY, parsePriority } from '../../../core/artifact-plan.js';
 import { detectDevice } from '../../../adapters/system/device.js';
+import { groupByModel } from '../../../adapters/models/cache.js';
 import type { App } from '../../../composition.js';
 import { formatBytes } from '../format.js';
 
@@ -16,7 +17,8 @@ export function registerDoctor(program: Command, app: () => App): void {
     .option('--json', 'machine-readable output')
     .option('--no-verify', 'skip re-hashing the cached models')
     .action(async (flags: { json?: boolean; verify: boolean }) => {
-      const [host, backends, python, cached, toolchain, groups] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(venvDir()), app().cache.list(), toolchainState(), app().cache.models()]);
+      const [host, backends, python, cached, toolchain] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(venvDir()), app().cache.list(), toolchainState()]);
+      const groups = groupByModel(cached.models);
       const plan = planBackends('auto', backends);
       const device = await detectDevice(backends);
       const priority = parsePriority(process.env.ONBOARD_PRIORITY ?? '').priority;

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { inspectModelFile } from '../../../adapters/model-file.js';
+import { GGUF_BACKENDS } from '../../../adapters/models/artifacts.js';
+import { groupByModel } from '../../../adapters/models/cache.js';
 import { catalog, DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
 import type { App } from '../../../composition.js';
 import type { Manifest } from '../../../adapters/models/manifest.js';
@@ -17,7 +19,8 @@ export function registerModels(program: Command, app: () => App): void {
     .description('Installed models, and the catalog models you can pull')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
-      const [{ models: installed, problems }, groups] = await Promise.all([app().cache.list(), app().cache.models()]);
+      const { models: installed, problems } = await app().cache.list();
+      const groups = groupByModel(installed);
       const available = catalog.filter((entry) => !installed.some((m) => m.manifest.id === entry.id));
       if (flags.json) {
         const models = [...groups].map(([model, artifacts]) => ({ model, artifacts: artifacts.map((a) => a.manifest.id) }));
@@ -81,6 +84,6 @@ export function registerModels(program: Command, app: () => App): void {
 
 function describeManifest(m: Manifest): string {
   const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}`;
-  if (m.format === 'gguf') return `${head}  llama.cpp on cuda, vulkan or cpu  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
+  if (m.format === 'gguf') return `${head}  llama.cpp on ${GGUF_BACKENDS.join(', ').replace(/, (\w+)$/, ' or $1')}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
   return `${head}  executorch on ${m.backends.join(' + ') || 'portable kernels'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
 }

@@ -69,6 +69,8 @@ export interface OpenChatOptions extends OpenModelOptions {
 }
 
 export const DEFAULT_CONTEXT_SIZE = 4096;
+/** llama.cpp rounds a smaller context up to this; asking for less is refused rather than silently changed. */
+export const MIN_CONTEXT_SIZE = 256;
 
 /** The composition root: builds the object graph once, with real adapters. */
 export function createApp(config: AppConfig = configFromEnv()) {

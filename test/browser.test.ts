@@ -176,7 +176,7 @@ describe('web chat UI', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (
     await page.waitForSelector('#messages .empty');
     await page.click('#settings-toggle');
     await page.fill('#system-prompt', 'Always answer in Korean: 안녕하세요.');
-    // Greedy, so the answer is the same every run: a sampled one sometimes ended (EOS) before 12 tokens.
+    // Greedy: a sampled answer would vary between runs of the suite on one machine.
     await page.fill('#temperature', '0');
     await page.fill('#max-tokens', '12');
     await page.click('#settings-save');
@@ -184,7 +184,9 @@ describe('web chat UI', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (
     await page.keyboard.type('한국어로 인사해 주세요. Say hello.');
     await page.keyboard.press('Enter');
     await page.waitForSelector('.message.assistant .meta:has-text("tok/s")');
-    assert.match((await page.textContent('.message.assistant .meta')) ?? '', /^12 tokens/);
+    // At most the 12-token cap (EOS may come sooner on another CPU, where greedy answers differ).
+    const count = Number(/^(\d+) tokens/.exec((await page.textContent('.message.assistant .meta')) ?? '')?.[1]);
+    assert.ok(count >= 1 && count <= 12, `${count} tokens`);
     assert.equal(await page.textContent('.message.user .content'), '한국어로 인사해 주세요. Say hello.');
     await page.screenshot({ path: join(artifacts, 'ui-korean-1280x720.png') });
     await page.close();

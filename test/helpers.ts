@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configFromEnv, createApp, type App } from '../src/composition.js';
@@ -50,6 +51,14 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeo
   });
 }
 
+/** An expected failure: its code in brackets, a hint, the documented exit code, no stack trace. */
+export function assertFriendly(result: CliResult, code: string, exitCode: number): void {
+  assert.equal(result.code, exitCode, `exit code; stderr: ${result.stderr}`);
+  assert.match(result.stderr, new RegExp(`\\[${code}\\]`));
+  assert.match(result.stderr, /hint: /);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace for an expected failure');
+}
+
 export interface ServerProcess {
   url: string;
   child: import('node:child_process').ChildProcess;
@@ -69,7 +78,8 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
       if (match) resolve(match[1]!);
     });
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)));
-    setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000);
+    // unref: a pending timer would keep the test process alive for a minute after its tests end.
+    setTimeout(() => reject(new Error(`server did not start: ${output}`)), 60_000).unref();
   });
   const until = Date.now() + 120_000;
   while (waitForReady && (await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200) {

@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'MODEL_CORRUPT'
   | 'MODEL_UNSUPPORTED_ARCHITECTURE'
   | 'MODEL_UNKNOWN'
+  | 'MODEL_ID_INVALID'
+  | 'PATH_OUTSIDE_ROOT'
   | 'MODEL_FETCH_FAILED'
   | 'MODEL_CHECKSUM_MISMATCH'
   | 'BACKEND_UNAVAILABLE'
@@ -25,7 +27,10 @@ export type ErrorCode =
   | 'EXPORT_SOURCE_INVALID'
   | 'EXPORT_BACKEND_UNAVAILABLE'
   | 'TOOLCHAIN_MISSING'
-  | 'EXPORT_FAILED';
+  | 'EXPORT_FAILED'
+  | 'DATABASE_FAILED'
+  | 'ADDRESS_IN_USE'
+  | 'NETWORK_DISABLED';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
 export const exitCodes: Record<ErrorCode, number> = {
@@ -37,6 +42,8 @@ export const exitCodes: Record<ErrorCode, number> = {
   MODEL_CORRUPT: 3,
   MODEL_UNSUPPORTED_ARCHITECTURE: 3,
   MODEL_UNKNOWN: 3,
+  MODEL_ID_INVALID: 2,
+  PATH_OUTSIDE_ROOT: 3,
   MODEL_FETCH_FAILED: 4,
   MODEL_CHECKSUM_MISMATCH: 4,
   BACKEND_UNAVAILABLE: 5,
@@ -50,6 +57,9 @@ export const exitCodes: Record<ErrorCode, number> = {
   EXPORT_BACKEND_UNAVAILABLE: 11,
   TOOLCHAIN_MISSING: 11,
   EXPORT_FAILED: 12,
+  DATABASE_FAILED: 13,
+  ADDRESS_IN_USE: 14,
+  NETWORK_DISABLED: 4,
   CANCELLED: 130,
 };
 
@@ -114,6 +124,20 @@ export class UnsupportedArchitectureError extends OnboardError {
 export class UnknownModelError extends OnboardError {
   constructor(readonly id: string, readonly known: readonly string[]) {
     super('MODEL_UNKNOWN', `Unknown model "${id}"`, `Pass a path to a .gguf file, or one of: ${known.join(', ')}.`, { id, known });
+  }
+}
+
+/** An id that would not stay one folder of the cache (`..`, `a/b`, empty, NUL, too long). */
+export class InvalidModelIdError extends OnboardError {
+  constructor(readonly id: string, readonly what: string, rule: string) {
+    super('MODEL_ID_INVALID', `Invalid ${what} ${JSON.stringify(id.length > 140 ? `${id.slice(0, 140)}...` : id)}: it must be ${rule}`, 'Use an id that `onboard models list` shows; to run a file, pass its path (with a "/").', { id, what });
+  }
+}
+
+/** A path built from an id or a file's content (or a symlink) resolves outside the folder it must stay in. */
+export class PathOutsideRootError extends OnboardError {
+  constructor(readonly path: string, readonly root: string) {
+    super('PATH_OUTSIDE_ROOT', `Refusing ${path}: it resolves outside ${root}`, `Something in ${root} points elsewhere (a symlink or a hostile manifest); remove it by hand after checking what it is.`, { path, root });
   }
 }
 
@@ -229,6 +253,27 @@ export class ToolchainMissingError extends OnboardError {
 export class ExportFailedError extends OnboardError {
   constructor(readonly stage: string, reason: string, readonly logPath: string) {
     super('EXPORT_FAILED', `Export failed during ${stage}: ${reason}`, `The exporter's full log is ${logPath}. Nothing was installed in the model cache.`, { stage, reason, logPath });
+  }
+}
+
+/** The conversation database cannot be opened or written: a directory, not SQLite, corrupt, read-only, disk full. */
+export class DatabaseError extends OnboardError {
+  constructor(readonly path: string, reason: string) {
+    super('DATABASE_FAILED', `The conversation database ${path} cannot be used: ${reason}`, 'Point --db at a writable file (a new path starts an empty database), or move the damaged file aside and start again.', { path, reason });
+  }
+}
+
+/** Another process listens on the address the server was asked to use. */
+export class AddressInUseError extends OnboardError {
+  constructor(readonly address: string) {
+    super('ADDRESS_IN_USE', `Cannot listen on ${address}: another program is using it`, 'Stop the other program, or pick another port with --port (0 picks a free one).', { address });
+  }
+}
+
+/** Offline mode (`--offline` / ONBOARD_OFFLINE=1) refused a network request instead of waiting for it. */
+export class NetworkDisabledError extends OnboardError {
+  constructor(readonly target: string) {
+    super('NETWORK_DISABLED', `Offline mode: not reaching ${target}`, 'The model must already be in the cache (`onboard models list`), or pass a local file with --model <path>; drop --offline (or ONBOARD_OFFLINE) to fetch it.', { target });
   }
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MODEL_ID_PATTERN, MODEL_ID_RULE } from './model-id.js';
 
 /**
  * The export config: the guide's YAML shape for ExecuTorch's LLM exporter.
@@ -67,7 +68,7 @@ export const exportConfigSchema = z
       })
       .prefault({}),
     export: z.strictObject({
-      output_name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" (it becomes the model id)'),
+      output_name: z.string().regex(MODEL_ID_PATTERN, `must be ${MODEL_ID_RULE} (it becomes the model id)`),
       /** Also copy the .pte, tokenizer and manifest here; the cache always gets them. */
       output_dir: z.string().min(1).optional(),
     }),

@@ -6,6 +6,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CancelledError, ExportFailedError, ExportSourceError } from '../../core/errors.js';
 import { quantizationLabel, type ExportConfig } from '../../core/export-config.js';
+import { assertModelId } from '../../core/model-id.js';
 import { readGguf } from '../gguf/reader.js';
 import type { InstalledModel, ModelCache } from '../models/cache.js';
 import { removeQuietly, sha256File } from '../models/files.js';
@@ -20,7 +21,8 @@ export type ExportStage = 'resolve' | 'convert' | 'export' | 'verify' | 'install
 
 export interface ExportOptions {
   config: ExportConfig;
-  toolchain: Toolchain;
+  /** Called only once the source checks out and no identical export is cached, so a bad source never starts a 4 GB install. */
+  toolchain: () => Promise<Toolchain>;
   cache: ModelCache;
   resolver: ModelResolver;
   force?: boolean;
@@ -51,8 +53,8 @@ const VERIFY_PROMPT = 'The capital of France is';
 const VERIFY_TOKENS = 8;
 
 /**
- * Runs an export end to end: resolve and hash the source, check backends,
- * reuse an identical earlier export, else run the Python exporter in a
+ * Runs an export end to end: resolve and hash the source, reuse an
+ * identical earlier export, else set up the toolchain, check backends, run the Python exporter in a
  * staging folder under the cache's tmp/, verify, and move the result into
  * the cache in one rename. A failure or Ctrl-C leaves nothing in models/.
  */
@@ -61,7 +63,6 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
   const id = config.export.output_name.replace(/\.pte$/, '');
   const stage = options.onStage ?? (() => {});
 
-  await checkExportBackends(config, options.toolchain);
   stage('resolve', config.base.checkpoint);
   const source = await resolveSource(config, options.resolver, options.signal);
   const exportKey = await computeExportKey(config, source);
@@ -75,6 +76,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     return { model, reused: true, logPath: join(resolve(model.path, '..'), 'export.log'), copiedTo };
   }
 
+  const toolchain = await options.toolchain();
+  await checkExportBackends(config, toolchain);
   await removeAbandonedStaging(cache);
   // The staging path must not contain the model id: ExecuTorch's loader treats a
   // checkpoint whose path contains "8da4w" or "int8" as already quantized.
@@ -101,7 +104,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     };
     const jobPath = join(workDir, 'job.json');
     await writeFile(jobPath, JSON.stringify(job, null, 2));
-    const result = await runPythonExport(options.toolchain, jobPath, logPath, stage, options.signal);
+    const result = await runPythonExport(toolchain, jobPath, logPath, stage, options.signal);
 
     stage('install', `into ${cache.modelsDir}`);
     await copyFile(result.tokenizer, join(outDir, 'tokenizer.json'));
@@ -135,9 +138,9 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
       installedAt: new Date().toISOString(),
     };
     await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-    const finalDir = join(cache.modelsDir, id);
+    const finalDir = cache.dirOf(id);
     await mkdir(cache.modelsDir, { recursive: true });
-    await removeQuietly(finalDir);
+    await cache.remove(id);
     await rename(outDir, finalDir);
     const model = { manifest, path: join(finalDir, manifest.file) };
     const copiedTo = await copyOut(config, model);
@@ -209,7 +212,7 @@ async function runPythonExport(toolchain: Toolchain, jobPath: string, logPath: s
 
 async function resolveSource(config: ExportConfig, resolver: ModelResolver, signal?: AbortSignal): Promise<Source> {
   const spec = config.base.checkpoint;
-  const path = spec.startsWith('model:') ? (await resolver.resolve(spec.slice('model:'.length), signal)).path : resolve(spec);
+  const path = spec.startsWith('model:') ? (await resolver.resolve(assertModelId(spec.slice('model:'.length), 'base.checkpoint model id'), signal)).path : resolve(spec);
   const info = await stat(path).catch(() => undefined);
   if (!info) throw new ExportSourceError(spec, `base.checkpoint ${path} does not exist`, 'Point base.checkpoint at a Hugging Face model directory, a .gguf file, a Meta .pth, or model:<id> from `onboard models list`.');
   if (info.isDirectory()) {

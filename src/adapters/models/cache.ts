@@ -1,7 +1,9 @@
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ChecksumMismatchError } from '../../core/errors.js';
+import { ChecksumMismatchError, OnboardError } from '../../core/errors.js';
+import { isModelId } from '../../core/model-id.js';
+import { assertRealPathInside, childPath } from '../files/contained-path.js';
 import { readGguf } from '../gguf/reader.js';
 import { findCatalogEntry } from './catalog.js';
 import { removeQuietly, sha256File } from './files.js';
@@ -24,6 +26,8 @@ export interface CacheProblem {
 }
 
 const MANIFEST = 'manifest.json';
+/** A manifest is a few KiB; anything far larger is not one (and is not read into memory). */
+const MAX_MANIFEST_BYTES = 1 << 20;
 
 /**
  * The model cache: one folder per model with its file and a manifest.
@@ -43,13 +47,13 @@ export class ModelCache {
   /** A fresh path under tmp/ on the cache's filesystem, so the final rename is atomic. */
   async tempPath(name: string): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true });
-    return join(this.tmpDir, `${name}.${process.pid}.${Date.now()}.part`);
+    return childPath(this.tmpDir, `${name}.${process.pid}.${Date.now()}.part`, 'temporary file name');
   }
 
   /** A fixed path under tmp/ for downloads that resume across runs. */
   async stablePartPath(name: string): Promise<string> {
     await mkdir(this.tmpDir, { recursive: true });
-    return join(this.tmpDir, `${name}.part`);
+    return childPath(this.tmpDir, `${name}.part`, 'temporary file name');
   }
 
   async list(): Promise<{ models: InstalledModel[]; problems: CacheProblem[] }> {
@@ -62,6 +66,10 @@ export class ModelCache {
       return { models, problems };
     }
     for (const id of ids) {
+      if (!isModelId(id)) {
+        problems.push({ id: JSON.stringify(id), problem: 'not a model id (nothing onboard made); remove it by hand' });
+        continue;
+      }
       const found = await this.read(id);
       if ('problem' in found) problems.push({ id, problem: found.problem });
       else models.push(found);
@@ -90,11 +98,12 @@ export class ModelCache {
       if (options.expectedSha256 && sha256 !== options.expectedSha256) {
         throw new ChecksumMismatchError(options.source.location, options.expectedSha256, sha256);
       }
+      const dir = this.dirOf(id);
+      const fileName = childPath(dir, options.fileName, 'model file name');
       const gguf = await readGguf(tempFile);
-      const dir = join(this.modelsDir, id);
-      await removeQuietly(dir);
+      await this.remove(id);
       await mkdir(dir, { recursive: true });
-      const path = join(dir, options.fileName);
+      const path = fileName;
       await rename(tempFile, path);
       const manifest = manifestFor(id, { ...gguf, path }, sha256, options.source, options.fileName, options.model);
       const manifestTemp = await this.tempPath(`${id}.manifest`);
@@ -106,14 +115,22 @@ export class ModelCache {
     }
   }
 
+  /** `models/<id>`, for an id of the cache grammar only. */
+  dirOf(id: string): string {
+    return childPath(this.modelsDir, id, 'model id');
+  }
+
+  /**
+   * Removes one model folder. The id is checked against the grammar, so no id
+   * reaches outside models/; a symlink in its place is unlinked, never followed.
+   */
   async remove(id: string): Promise<boolean> {
-    const dir = join(this.modelsDir, id);
-    const existed = await stat(dir).then(
-      () => true,
-      () => false,
-    );
-    await removeQuietly(dir);
-    return existed;
+    const dir = this.dirOf(id);
+    const entry = await lstat(dir).catch(() => undefined);
+    if (!entry) return false;
+    if (entry.isSymbolicLink()) await unlink(dir);
+    else await removeQuietly(dir);
+    return true;
   }
 
   /** Re-hashes the file and compares it with the manifest. */
@@ -123,19 +140,41 @@ export class ModelCache {
   }
 
   private async read(id: string): Promise<InstalledModel | { problem: string }> {
-    const dir = join(this.modelsDir, id);
+    const dir = this.dirOf(id);
     let manifest: Manifest;
     try {
-      manifest = manifestSchema.parse(JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')));
+      await assertRealPathInside(this.modelsDir, dir);
+      const manifestPath = join(dir, MANIFEST);
+      await assertRealPathInside(dir, manifestPath);
+      const { size } = await lstat(manifestPath);
+      if (size > MAX_MANIFEST_BYTES) throw new Error(`${size} bytes, more than a manifest holds`);
+      const text = await readFile(manifestPath, 'utf8');
+      const parsed = manifestSchema.safeParse(JSON.parse(text));
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        return { problem: `manifest field ${issue.path.join('.') || '(top)'} is invalid: ${issue.message}` };
+      }
+      manifest = parsed.data;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      return { problem: code === 'ENOENT' ? 'no manifest (an interrupted install?)' : `manifest unreadable: ${(error as Error).message.split('\n')[0]}` };
+      if (code === 'ENOENT') return { problem: 'no manifest (an interrupted install?)' };
+      if (error instanceof OnboardError) return { problem: error.message };
+      return { problem: `manifest unreadable: ${(error as Error).message.split('\n')[0]}` };
     }
+    if (manifest.id !== id) return { problem: `its manifest names another id (${JSON.stringify(manifest.id)})` };
     const path = join(dir, manifest.file);
-    const size = await stat(path).then(
-      (s) => s.size,
+    for (const file of manifest.format === 'pte' ? [path, join(dir, manifest.tokenizerFile)] : [path]) {
+      try {
+        await assertRealPathInside(dir, file);
+      } catch (error) {
+        return { problem: (error as Error).message };
+      }
+    }
+    const size = await lstat(path).then(
+      (s) => (s.isFile() ? s.size : -2),
       () => -1,
     );
+    if (size === -2) return { problem: `file ${manifest.file} is not a regular file` };
     if (size < 0) return { problem: `file ${manifest.file} is missing` };
     if (size !== manifest.sizeBytes) return { problem: `file ${manifest.file} has ${size} bytes, manifest says ${manifest.sizeBytes}` };
     return { manifest, path };

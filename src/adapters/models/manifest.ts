@@ -1,15 +1,18 @@
 import { z } from 'zod';
+import { MODEL_ID_PATTERN, MODEL_ID_RULE } from '../../core/model-id.js';
 import type { GgufSummary } from '../gguf/reader.js';
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+/** Ids and file names become paths in the cache: one grammar for both. */
+const cacheName = z.string().regex(MODEL_ID_PATTERN, `must be ${MODEL_ID_RULE}`);
 
 /** One manifest per installed GGUF model, next to its file in the cache. */
 export const ggufManifestSchema = z.object({
   schemaVersion: z.literal(1),
-  id: z.string(),
+  id: cacheName,
   /** The model this artifact is one form of (artifacts of one model are chosen among by device). */
   model: z.string().optional(),
-  file: z.string(),
+  file: cacheName,
   source: z.object({ kind: z.enum(['local', 'hub', 'pypi']), location: z.string() }),
   sha256,
   sizeBytes: z.number().int().nonnegative(),
@@ -26,10 +29,10 @@ export const ggufManifestSchema = z.object({
 /** An ExecuTorch program made by `onboard export`: the .pte, its tokenizer and how it was made. */
 export const pteManifestSchema = z.object({
   schemaVersion: z.literal(1),
-  id: z.string(),
+  id: cacheName,
   model: z.string().optional(),
-  file: z.string(),
-  tokenizerFile: z.string(),
+  file: cacheName,
+  tokenizerFile: cacheName,
   source: z.object({ kind: z.literal('export'), location: z.string(), sha256 }),
   sha256,
   sizeBytes: z.number().int().nonnegative(),

@@ -1,8 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { DatabaseError } from '../../core/errors.js';
 import type { GenerationStats, Role } from '../../core/types.js';
 
 export interface ConversationSettings {
@@ -41,6 +42,29 @@ export function defaultDatabasePath(env: NodeJS.ProcessEnv = process.env): strin
   return join(dir, 'conversations.db');
 }
 
+/**
+ * Conversations are private: the folder is made owner-only (0700) and the file
+ * is created 0600 before SQLite opens it (its -wal and -shm files take the same mode).
+ */
+function createPrivately(path: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(path, '', { flag: 'a', mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/** What went wrong, in words a user can act on. */
+function databaseProblem(error: unknown): string {
+  const code = (error as { code?: string }).code ?? '';
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'EISDIR' || code === 'SQLITE_CANTOPEN') return `it cannot be opened (a directory, or a folder this user cannot write?): ${message}`;
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code.startsWith('SQLITE_READONLY')) return `it is read-only for this user (${message})`;
+  if (code === 'SQLITE_NOTADB') return 'the file is not a SQLite database';
+  if (code.startsWith('SQLITE_CORRUPT')) return `the database is corrupt (${message})`;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'the disk is full';
+  return message;
+}
+
 interface MessageRow {
   id: number;
   conversation_id: string;
@@ -68,10 +92,20 @@ export class ConversationStore {
   private readonly db: Database.Database;
 
   constructor(readonly path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('foreign_keys = ON');
+    try {
+      if (path !== ':memory:') createPrivately(path);
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('foreign_keys = ON');
+      this.createTables();
+      // Proves the file is writable now, not at the first answer.
+      this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
+    } catch (error) {
+      throw new DatabaseError(path, databaseProblem(error));
+    }
+  }
+
+  private createTables(): void {
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS conversations (
         id TEXT PRIMARY KEY,
@@ -115,7 +149,7 @@ export class ConversationStore {
       created_at: now,
       updated_at: now,
     };
-    this.db.prepare('INSERT INTO conversations VALUES (@id, @title, @system_prompt, @settings_json, @created_at, @updated_at)').run(row);
+    this.write('INSERT INTO conversations VALUES (@id, @title, @system_prompt, @settings_json, @created_at, @updated_at)', row);
     return toConversation(row);
   }
 
@@ -129,34 +163,41 @@ export class ConversationStore {
       settings_json: patch.settings ? JSON.stringify(patch.settings) : current.settings_json,
       updated_at: new Date().toISOString(),
     };
-    this.db.prepare('UPDATE conversations SET title = @title, system_prompt = @system_prompt, settings_json = @settings_json, updated_at = @updated_at WHERE id = @id').run(next);
+    this.write('UPDATE conversations SET title = @title, system_prompt = @system_prompt, settings_json = @settings_json, updated_at = @updated_at WHERE id = @id', next);
     return toConversation(next);
   }
 
   deleteConversation(id: string): boolean {
-    return this.db.prepare('DELETE FROM conversations WHERE id = ?').run(id).changes > 0;
+    return this.write('DELETE FROM conversations WHERE id = ?', id).changes > 0;
   }
 
   addMessage(conversationId: string, role: Role, content: string, incomplete = false): StoredMessage {
     const createdAt = new Date().toISOString();
-    const result = this.db
-      .prepare('INSERT INTO messages (conversation_id, role, content, incomplete, created_at) VALUES (?, ?, ?, ?, ?)')
-      .run(conversationId, role, content, incomplete ? 1 : 0, createdAt);
-    this.db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(createdAt, conversationId);
+    const result = this.write('INSERT INTO messages (conversation_id, role, content, incomplete, created_at) VALUES (?, ?, ?, ?, ?)', conversationId, role, content, incomplete ? 1 : 0, createdAt);
+    this.write('UPDATE conversations SET updated_at = ? WHERE id = ?', createdAt, conversationId);
     return { id: Number(result.lastInsertRowid), conversationId, role, content, incomplete, createdAt };
   }
 
   /** Writes the answer so far; called as it streams. */
   updateMessage(id: number, content: string, incomplete: boolean, stats?: GenerationStats): void {
-    this.db.prepare('UPDATE messages SET content = ?, incomplete = ?, stats_json = COALESCE(?, stats_json) WHERE id = ?').run(content, incomplete ? 1 : 0, stats ? JSON.stringify(stats) : null, id);
+    this.write('UPDATE messages SET content = ?, incomplete = ?, stats_json = COALESCE(?, stats_json) WHERE id = ?', content, incomplete ? 1 : 0, stats ? JSON.stringify(stats) : null, id);
   }
 
   deleteMessage(id: number): void {
-    this.db.prepare('DELETE FROM messages WHERE id = ?').run(id);
+    this.write('DELETE FROM messages WHERE id = ?', id);
   }
 
   close(): void {
     this.db.close();
+  }
+
+  /** Every write: a failure (disk full, file gone read-only) is a typed DatabaseError, not a bare SqliteError. */
+  private write(sql: string, ...params: unknown[]): Database.RunResult {
+    try {
+      return this.db.prepare(sql).run(...params);
+    } catch (error) {
+      throw new DatabaseError(this.path, databaseProblem(error));
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import { parsePriority, PRIORITY_ITEMS, type PriorityItem } from '../../core/artifact-plan.js';
 import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
-import { DEFAULT_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
+import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
 import { DEFAULT_MAX_TOKENS } from '../../core/model-runner.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
@@ -90,13 +90,20 @@ export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
   const threads = wholeNumberFlag('--threads', flags.threads, 1, 1024);
   const priority = priorityFlag(flags.priority ?? process.env.ONBOARD_PRIORITY);
   return {
-    ...(flags.model ? { model: flags.model } : {}),
+    // An empty --model is a mistake, not a request for the default model: the resolver refuses it.
+    ...(flags.model !== undefined ? { model: flags.model } : {}),
     ...(priority ? { priority } : {}),
     backend: flags.backend as BackendRequest,
     engine: flags.engine as EngineRequest,
-    contextSize: wholeNumberFlag('--ctx', flags.ctx, 1, 1 << 24)!,
+    contextSize: wholeNumberFlag('--ctx', flags.ctx, MIN_CONTEXT_SIZE, 1 << 24)!,
     ...(threads ? { threads } : {}),
   };
+}
+
+/** An empty stop string would end every answer before its first character. */
+function stopFlag(stop: string[] | undefined): string[] {
+  if (stop?.some((s) => s === '')) throw new InvalidOptionError('--stop', 'an empty stop string would end every answer at once');
+  return stop ?? [];
 }
 
 /** `--priority npu,gpu,cpu`: each item a class or a backend; an unknown one is named. */
@@ -132,6 +139,6 @@ export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions {
   return {
     ...parseModelFlags(flags),
     ...(flags.system ? { systemPrompt: flags.system } : {}),
-    defaults: { sampling, maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, 1 << 20)!, stop: flags.stop ?? [] },
+    defaults: { sampling, maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, 1 << 20)!, stop: stopFlag(flags.stop) },
   };
 }

@@ -4,7 +4,7 @@ import { streamSSE } from 'hono/streaming';
 import type { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
 import type { GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
-import { HttpError, respondError } from './http-errors.js';
+import { HttpError, respondError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { chatCompletionRequest, completionRequest, type CompletionRequest } from './openai-schemas.js';
@@ -103,6 +103,9 @@ async function respond(c: Context, ctx: RouteContext, stream: AsyncGenerator<Gen
         }
       }
       await sse.writeSSE({ data: '[DONE]' });
+    } catch (error) {
+      // A failure after the first byte: an error event (OpenAI clients raise it), no [DONE], so no client takes a cut answer for a whole one.
+      await send(toHttpError(error).body).catch(() => {});
     } finally {
       // Ends the generation and frees its KV-cache sequence, however we leave.
       await stream.return(undefined);

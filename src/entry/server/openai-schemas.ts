@@ -15,7 +15,7 @@ const sampling = {
   frequency_penalty: z.number().min(0).max(2).nullish(),
   presence_penalty: z.number().min(0).max(2).nullish(),
   seed: z.number().int().min(0).max(2 ** 32 - 1).nullish(),
-  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  stop: z.union([z.string().min(1, 'an empty stop string would end every answer at once'), z.array(z.string().min(1, 'an empty stop string would end every answer at once')).max(4)]).nullish(),
   n: z.literal(1).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),

@@ -5,14 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { ConversationStore } from '../../adapters/storage/conversation-store.js';
-import { InvalidOptionError } from '../../core/errors.js';
+import { AddressInUseError, InvalidOptionError } from '../../core/errors.js';
 import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { createMetrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { registerOpenAiRoutes } from './openai-routes.js';
+import { bodyLimitGuard, hostGuard, isLoopbackName, jsonBodyGuard, originGuard, wrongMethodGuard, type GuardOptions } from './request-guards.js';
 import { registerUiRoutes } from './ui-routes.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends Partial<Omit<GuardOptions, 'listenHost'>> {
   host: string;
   port: number;
   /** Bearer token; required when the server listens beyond loopback. */
@@ -35,15 +36,25 @@ const WEB_FILES: Record<string, string> = {
 };
 const CONTENT_TYPES: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** Bodies up to 4 MiB by default: a long conversation is well under 1 MiB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 4 * 2 ** 20;
+
+/** Listening beyond loopback needs a token; checked before anything is created or loaded. */
+export function checkExposure(host: string, token: string | undefined): void {
+  if (!isLoopbackName(host) && !token) {
+    throw new InvalidOptionError('--host', `listening on ${host} exposes the model beyond this machine; pass --token <secret> (or ONBOARD_API_TOKEN) so requests must carry it`);
+  }
 }
 
 /** The HTTP app: OpenAI-compatible API, the web UI and its API, health and metrics. */
 export function createHttpApp(options: ServerOptions): { app: Hono; metrics: ReturnType<typeof createMetrics> } {
-  if (!isLoopback(options.host) && !options.token) {
-    throw new InvalidOptionError('--host', `listening on ${options.host} exposes the model beyond this machine; pass --token <secret> (or ONBOARD_API_TOKEN) so requests must carry it`);
-  }
+  checkExposure(options.host, options.token);
+  const guards: GuardOptions = {
+    listenHost: options.host,
+    allowedHosts: options.allowedHosts ?? [],
+    corsOrigins: options.corsOrigins ?? [],
+    bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+  };
   const metrics = createMetrics(options.model);
   options.onEngineRestart?.(() => metrics.engineRestarts.inc());
   const app = new Hono();
@@ -53,6 +64,8 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
     await next();
     metrics.request(c.req.routePath, c.res.status);
   });
+  app.use('*', hostGuard(guards));
+  app.use('*', originGuard(guards));
 
   if (options.token) {
     const expected = Buffer.from(`Bearer ${options.token}`);
@@ -66,6 +79,10 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
       return next();
     });
   }
+
+  app.use('*', bodyLimitGuard(guards));
+  app.use('*', jsonBodyGuard);
+  app.use('*', wrongMethodGuard(app));
 
   app.get('/health', (c) => {
     const { status, runner } = options.model;
@@ -116,6 +133,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           }),
       });
     });
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'EADDRINUSE' ? new AddressInUseError(`${options.host}:${options.port}`) : error));
   });
 }

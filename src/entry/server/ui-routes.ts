@@ -2,6 +2,7 @@ import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { ConversationStore, StoredMessage } from '../../adapters/storage/conversation-store.js';
+import { DatabaseError, OnboardError } from '../../core/errors.js';
 import type { ChatMessage } from '../../core/types.js';
 import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { disconnectSignal, parseBody, requireRunner, type RouteContext } from './openai-routes.js';
@@ -17,6 +18,16 @@ const settingsSchema = z.strictObject({
 });
 const conversationInput = z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.optional() });
 const messageInput = z.strictObject({ content: z.string().min(1).max(100_000) });
+
+/** Runs a write whose failure must not hide the error being reported; returns that failure. */
+function attempt(write: () => unknown): unknown {
+  try {
+    write();
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
 
 /** How often a streaming answer is written to SQLite (and always at the end). */
 const SAVE_EVERY_MS = 100;
@@ -68,10 +79,18 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
     }
   });
 
-  app.delete('/api/conversations/:id', (c) => (store.deleteConversation(c.req.param('id')) ? c.body(null, 204) : respondError(c, new HttpError(404, 'No such conversation', 'invalid_request_error', 'id', 'not_found'))));
-
-  // Answers in progress, so Stop can end one and wait until its last words are saved.
+  // Answers in progress, so Stop (or a delete) can end one and wait until its last words are saved.
   const inProgress = new Map<string, { abort: AbortController; saved: Promise<void> }>();
+
+  app.delete('/api/conversations/:id', (c) => {
+    try {
+      // A deleted conversation's answer stops: nothing would keep it.
+      inProgress.get(c.req.param('id'))?.abort.abort();
+      return store.deleteConversation(c.req.param('id')) ? c.body(null, 204) : respondError(c, new HttpError(404, 'No such conversation', 'invalid_request_error', 'id', 'not_found'));
+    } catch (error) {
+      return respondError(c, error);
+    }
+  });
 
   app.post('/api/conversations/:id/stop', async (c) => {
     const running = inProgress.get(c.req.param('id'));
@@ -98,7 +117,16 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
       timeLimitMs: ctx.timeLimitMs,
     });
     const first = await stream.next(); // queue full or too long: a status code, not a broken stream
-    const reply = store.addMessage(conversationId, 'assistant', '', true);
+    let reply: StoredMessage;
+    try {
+      reply = store.addMessage(conversationId, 'assistant', '', true);
+    } catch (error) {
+      // The sequence is held from the first chunk on: give it back on every way out.
+      await stream.return(undefined);
+      // Deleted while the request waited in the queue: the conversation is gone, not the server.
+      findConversation(conversationId);
+      throw error instanceof OnboardError ? error : new DatabaseError(store.path, (error as Error).message);
+    }
     let markSaved = () => {};
     inProgress.set(conversationId, { abort, saved: new Promise<void>((resolve) => (markSaved = resolve)) });
     return streamSSE(c, async (sse) => {
@@ -124,8 +152,9 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
           }
         }
       } catch (error) {
-        store.updateMessage(reply.id, text, true);
-        await sse.writeSSE({ event: 'error', data: JSON.stringify(toHttpError(error).body.error) });
+        // Keep the partial answer when the database still takes it (it may be the thing that failed).
+        const saveFailure = attempt(() => store.updateMessage(reply.id, text, true));
+        await sse.writeSSE({ event: 'error', data: JSON.stringify({ ...toHttpError(error).body.error, ...(saveFailure ? { partialAnswerSaved: false } : {}) }) }).catch(() => {});
       } finally {
         // Ends the generation and frees its KV-cache sequence, however we leave.
         await stream.return(undefined);

@@ -29,12 +29,12 @@ export function registerExport(program: Command, app: () => App): void {
     .addHelpText('after', '\nStages print with elapsed time; the exporter\'s full log is kept next to the .pte (or under <cache>/logs when it fails).')
     .action(async (flags: ExportFlags) => {
       const overrides = [...flags.set];
-      if (flags.checkpoint) overrides.push(`base.checkpoint=${flags.checkpoint}`);
-      if (flags.outputName) overrides.push(`export.output_name=${flags.outputName}`);
-      if (flags.outputDir) overrides.push(`export.output_dir=${flags.outputDir}`);
+      if (flags.checkpoint !== undefined) overrides.push(`base.checkpoint=${flags.checkpoint}`);
+      if (flags.outputName !== undefined) overrides.push(`export.output_name=${flags.outputName}`);
+      if (flags.outputDir !== undefined) overrides.push(`export.output_dir=${flags.outputDir}`);
       const config = await loadExportConfig(flags.config, overrides);
 
-      const toolchain = await ensureToolchain((line) => process.stderr.write(`  ${line}\n`));
+      const toolchain = () => ensureToolchain((line) => process.stderr.write(`  ${line}\n`));
 
       const controller = new AbortController();
       const onSignal = () => {

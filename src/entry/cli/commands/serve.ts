@@ -4,7 +4,7 @@ import { ConversationStore, defaultDatabasePath } from '../../../adapters/storag
 import { DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
 import type { App } from '../../../composition.js';
 import { ModelHost } from '../../server/model-host.js';
-import { startServer } from '../../server/server.js';
+import { checkExposure, DEFAULT_BODY_LIMIT_BYTES, startServer } from '../../server/server.js';
 import { describeError } from '../format.js';
 import { addModelOptions, parseModelFlags, wholeNumberFlag, type ModelFlags } from '../options.js';
 
@@ -16,7 +16,12 @@ interface ServeFlags extends ModelFlags {
   queue: string;
   timeLimit: string;
   db?: string;
+  allowedHost: string[];
+  corsOrigin: string[];
+  bodyLimit: string;
 }
+
+const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 
 export function registerServe(program: Command, app: () => App): void {
   addModelOptions(program.command('serve').description('Serve the model: an OpenAI-compatible API and a web chat UI, on this machine'))
@@ -27,6 +32,9 @@ export function registerServe(program: Command, app: () => App): void {
     .option('--queue <n>', 'requests that may wait; more get 429 with Retry-After', '16')
     .option('--time-limit <seconds>', 'longest time one answer may take', '300')
     .option('--db <path>', `where conversations are kept (default ${defaultDatabasePath()})`)
+    .option('--allowed-host <name>', 'also answer requests whose Host is this name (repeatable; "*" for any); loopback names always pass', collect, [])
+    .option('--cors-origin <origin>', 'let a web page at this origin call the API from a browser (repeatable); other origins are refused', collect, [])
+    .option('--body-limit <MiB>', 'largest request body; bigger ones get 413', String(DEFAULT_BODY_LIMIT_BYTES / 2 ** 20))
     .addHelpText(
       'after',
       `
@@ -44,6 +52,8 @@ Examples:
   onboard serve --host 0.0.0.0 --token "$(openssl rand -hex 16)"`,
     )
     .action(async (flags: ServeFlags) => {
+      checkExposure(flags.host, flags.token);
+      const bodyLimitBytes = wholeNumberFlag('--body-limit', flags.bodyLimit, 1, 1024)! * 2 ** 20;
       const port = wholeNumberFlag('--port', flags.port, 0, 65535)!;
       const parallel = wholeNumberFlag('--parallel', flags.parallel, 1, 64)!;
       const maxQueue = wholeNumberFlag('--queue', flags.queue, 0, 10_000)!;
@@ -54,7 +64,19 @@ Examples:
       const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue }));
       let server;
       try {
-        server = await startServer({ host: flags.host, port, ...(flags.token ? { token: flags.token } : {}), modelId, model: host, store, timeLimitMs, onEngineRestart: app().onEngineRestart });
+        server = await startServer({
+          host: flags.host,
+          port,
+          ...(flags.token ? { token: flags.token } : {}),
+          allowedHosts: flags.allowedHost,
+          corsOrigins: flags.corsOrigin,
+          bodyLimitBytes,
+          modelId,
+          model: host,
+          store,
+          timeLimitMs,
+          onEngineRestart: app().onEngineRestart,
+        });
       } catch (error) {
         await host.close();
         store.close();

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ModelCache } from '../src/adapters/models/cache.js';
 import { OnboardError } from '../src/core/errors.js';
+import { tinyGguf } from './fuzz-support.js';
 import { assertFriendly, defaultModelPath, runCli } from './helpers.js';
 
 let dir: string;
@@ -117,5 +118,20 @@ describe('a cache that points outside itself', () => {
     for (const id of ['traversal', 'linked', 'renamed']) assert.equal((await cli(['models', 'rm', id])).code, 0);
     await assertNothingLost();
     assert.ok((await lstat(join(victim, 'model.gguf'))).isFile());
+  });
+});
+
+describe('untrusted text on the terminal', () => {
+  it('escape sequences in a file name and in GGUF metadata are printed escaped', async () => {
+    const hostile = '\u001b]0;owned\u0007\u001b[2J\u202eevil';
+    const path = join(dir, `model${'\u001b[31m'}.gguf`);
+    await writeFile(path, tinyGguf(hostile));
+    const inspected = await cli(['inspect', path]);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    assert.doesNotMatch(inspected.stdout, /[\u001b\u0007\u202e]/);
+    assert.match(inspected.stdout, /\\u001b\]0;owned\\u0007/);
+    const missing = await cli(['run', '-m', join(dir, `gone${'\u001b[2J'}.gguf`), 'Hi']);
+    assert.doesNotMatch(missing.stderr, /\u001b/);
+    assert.match(missing.stderr, /gone\\u001b\[2J\.gguf/);
   });
 });

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'MODEL_IS_DIRECTORY'
   | 'MODEL_NOT_A_MODEL_FILE'
   | 'MODEL_CORRUPT'
+  | 'MODEL_INCOMPLETE'
   | 'MODEL_UNSUPPORTED_ARCHITECTURE'
   | 'MODEL_UNKNOWN'
   | 'MODEL_ID_INVALID'
@@ -40,6 +41,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   MODEL_IS_DIRECTORY: 3,
   MODEL_NOT_A_MODEL_FILE: 3,
   MODEL_CORRUPT: 3,
+  MODEL_INCOMPLETE: 3,
   MODEL_UNSUPPORTED_ARCHITECTURE: 3,
   MODEL_UNKNOWN: 3,
   MODEL_ID_INVALID: 2,
@@ -112,6 +114,13 @@ export class NotAModelFileError extends OnboardError {
 export class ModelCorruptError extends OnboardError {
   constructor(readonly path: string, readonly reason: string) {
     super('MODEL_CORRUPT', `Model file is truncated or corrupt: ${path} (${reason})`, 'Download it again: `onboard models rm <id>` then `onboard models pull <id>`, or copy the file again.', { path, reason });
+  }
+}
+
+/** The model file is fine but a file it needs beside it (a .pte's tokenizer.json) is missing. */
+export class ModelIncompleteError extends OnboardError {
+  constructor(readonly path: string, readonly missing: string) {
+    super('MODEL_INCOMPLETE', `${path} needs ${missing} next to it, and it is not there`, `Copy ${missing} from where the model came from into the same folder, or export it again with \`onboard export\` (which installs both).`, { path, missing });
   }
 }
 

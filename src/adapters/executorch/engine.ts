@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, EngineFailedError, ModelCorruptError } from '../../core/errors.js';
+import { BackendUnavailableError, EngineFailedError, ModelCorruptError, ModelIncompleteError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
@@ -37,6 +37,26 @@ export class ExecuTorchEngine implements Engine {
   }
 }
 
+/** A tokenizer.json for a 256k vocabulary is about 20 MiB; far larger is not one. */
+const MAX_TOKENIZER_BYTES = 256 * 2 ** 20;
+
+/** The file's text, or undefined when it does not exist; refused (typed) when it is larger than `max`. */
+async function readBoundedText(path: string, max: number): Promise<string | undefined> {
+  const info = await stat(path).catch(() => undefined);
+  if (!info) return undefined;
+  if (!info.isFile()) throw new ModelCorruptError(path, 'it is not a regular file');
+  if (info.size > max) throw new ModelCorruptError(path, `${info.size} bytes, more than a tokenizer file holds`);
+  return readFile(path, 'utf8');
+}
+
+function parseJson(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ModelCorruptError(path, `it is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
 interface LoadedTokenizer {
   tokenizer: Tokenizer;
   chatTemplate?: string;
@@ -45,14 +65,22 @@ interface LoadedTokenizer {
 
 async function loadTokenizer(ptePath: string): Promise<LoadedTokenizer> {
   const dir = dirname(ptePath);
-  const json = await readFile(join(dir, 'tokenizer.json'), 'utf8').catch(() => {
-    throw new ModelCorruptError(ptePath, 'no tokenizer.json next to it (export it with `onboard export`, which installs both)');
-  });
-  const config = JSON.parse(await readFile(join(dir, 'tokenizer_config.json'), 'utf8').catch(() => '{}')) as Record<string, unknown>;
-  const template = typeof config.chat_template === 'string' ? config.chat_template : await readFile(join(dir, 'chat_template.jinja'), 'utf8').catch(() => undefined);
-  const parsed = JSON.parse(json) as { added_tokens?: Array<{ content: string; special: boolean }> };
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  const json = await readBoundedText(tokenizerPath, MAX_TOKENIZER_BYTES);
+  if (json === undefined) throw new ModelIncompleteError(ptePath, 'tokenizer.json');
+  const configPath = join(dir, 'tokenizer_config.json');
+  const config = parseJson(configPath, (await readBoundedText(configPath, MAX_TOKENIZER_BYTES)) ?? '{}') as Record<string, unknown>;
+  const template = typeof config.chat_template === 'string' ? config.chat_template : await readBoundedText(join(dir, 'chat_template.jinja'), MAX_TOKENIZER_BYTES);
+  const parsed = parseJson(tokenizerPath, json) as { added_tokens?: Array<{ content: string; special: boolean }> };
+  let tokenizer: Tokenizer;
+  try {
+    tokenizer = new Tokenizer(parsed, config);
+  } catch (error) {
+    throw new ModelCorruptError(tokenizerPath, `the tokenizer does not load: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(parsed.added_tokens ?? [])) throw new ModelCorruptError(tokenizerPath, 'added_tokens is not a list');
   return {
-    tokenizer: new Tokenizer(parsed, config),
+    tokenizer,
     ...(template ? { chatTemplate: template } : {}),
     specialTokens: (parsed.added_tokens ?? []).filter((t) => t.special).map((t) => t.content),
   };

@@ -1,8 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import { ExportConfigError, ModelNotFoundError } from '../../core/errors.js';
+import { ExportConfigError } from '../../core/errors.js';
 import { exportConfigSchema, type ExportConfig } from '../../core/export-config.js';
+
+/** Real configs are under 2 KiB; anything far larger is not one. */
+const MAX_CONFIG_BYTES = 1 << 20;
 
 /**
  * Reads an export config: YAML file, then `--set key=value` overrides, then
@@ -11,16 +14,25 @@ import { exportConfigSchema, type ExportConfig } from '../../core/export-config.
 export async function loadExportConfig(file: string, overrides: readonly string[] = []): Promise<ExportConfig> {
   let text: string;
   try {
+    const { size } = await stat(file);
+    if (size > MAX_CONFIG_BYTES) throw new ExportConfigError(file, [`the file has ${size} bytes; an export config is a few hundred (at most ${MAX_CONFIG_BYTES})`]);
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ModelNotFoundError(file);
+    if (error instanceof ExportConfigError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ExportConfigError(file, ['the file does not exist (configs/ has working examples)']);
     throw new ExportConfigError(file, [`cannot read the file: ${(error as Error).message}`]);
   }
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ExportConfigError(file, document.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   }
-  const raw: unknown = document.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // yaml bounds alias expansion (maxAliasCount), so a "billion laughs" file fails here instead of filling memory.
+    raw = document.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new ExportConfigError(file, [`YAML: ${(error as Error).message.split('\n')[0]}`]);
+  }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ExportConfigError(file, ['the top level must be a mapping (base:, model:, backend:, quantization:, export:)']);
   const problems: string[] = [];
   for (const override of overrides) {

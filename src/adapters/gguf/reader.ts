@@ -2,6 +2,7 @@ import * as llamaCpp from 'node-llama-cpp';
 import { GgufFileType, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cpp';
 import { ModelCorruptError, NotAModelFileError, UnsupportedArchitectureError } from '../../core/errors.js';
 import { tensorBytes } from './ggml-types.js';
+import { checkGgufHeader } from './header-check.js';
 import { describeForeignFile, readFileHead } from '../files/file-checks.js';
 
 export interface GgufSummary {
@@ -45,12 +46,17 @@ export async function readGguf(path: string): Promise<GgufSummary> {
     if (head.length < 4) throw new ModelCorruptError(path, `only ${size} bytes`);
     throw new NotAModelFileError(path, describeForeignFile(head));
   }
+  if (size < 24) throw new ModelCorruptError(path, `only ${size} bytes: a GGUF header alone takes 24`);
+  // node-llama-cpp trusts the header's counts and lengths: check them against the file first.
+  await checkGgufHeader(path);
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(path, { readTensorInfo: true, logWarnings: false });
   } catch (error) {
     throw new ModelCorruptError(path, `its header does not parse: ${(error as Error).message}`);
   }
+  const architecture = (info.metadata as { general?: { architecture?: unknown } }).general?.architecture;
+  if (typeof architecture !== 'string' || architecture === '') throw new ModelCorruptError(path, 'its header names no architecture (general.architecture)');
   const summary = summarize(path, size, info);
   if (!supportedArchitectures().has(summary.architecture)) throw new UnsupportedArchitectureError(path, summary.architecture);
   return summary;

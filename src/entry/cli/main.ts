@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { configFromEnv, createApp, type App } from '../../composition.js';
 import { describeError } from './format.js';
+import { err } from './terminal.js';
 import { terminalProgress } from './progress.js';
 import { registerChat } from './commands/chat.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -62,7 +63,7 @@ try {
     process.exitCode = error.exitCode === 0 ? 0 : 2;
   } else {
     const { text, exitCode } = describeError(error);
-    process.stderr.write(`${text}\n`);
+    err(`${text}\n`);
     process.exitCode = exitCode;
   }
 }

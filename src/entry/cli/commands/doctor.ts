@@ -8,6 +8,7 @@ import { detectDevice } from '../../../adapters/system/device.js';
 import { groupByModel } from '../../../adapters/models/cache.js';
 import type { App } from '../../../composition.js';
 import { formatBytes } from '../format.js';
+import { out } from '../terminal.js';
 
 
 export function registerDoctor(program: Command, app: () => App): void {
@@ -73,7 +74,7 @@ export function registerDoctor(program: Command, app: () => App): void {
         `python     ${python.version ? `${python.version} (${python.python})` : python.problem}`,
         `executorch ${python.executorch && toolchain.state === 'ready' ? `${python.executorch} in ${toolchain.venvDir} (export ready)` : `toolchain ${toolchain.state}${'reason' in toolchain ? `: ${toolchain.reason}` : ''} (run \`onboard setup executorch\` to export models)`}`,
       ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      out(`${lines.join('\n')}\n`);
       if (models.some((m) => m.checksum.startsWith('MISMATCH')) || cached.problems.length) process.exitCode = 3;
     });
 }

@@ -4,6 +4,7 @@ import { exportModel, type ExportStage } from '../../../adapters/executorch/expo
 import { ensureToolchain } from '../../../adapters/executorch/toolchain.js';
 import type { App } from '../../../composition.js';
 import { formatBytes } from '../format.js';
+import { out, err } from '../terminal.js';
 
 interface ExportFlags {
   config: string;
@@ -34,11 +35,11 @@ export function registerExport(program: Command, app: () => App): void {
       if (flags.outputDir !== undefined) overrides.push(`export.output_dir=${flags.outputDir}`);
       const config = await loadExportConfig(flags.config, overrides);
 
-      const toolchain = () => ensureToolchain((line) => process.stderr.write(`  ${line}\n`));
+      const toolchain = () => ensureToolchain((line) => err(`  ${line}\n`));
 
       const controller = new AbortController();
       const onSignal = () => {
-        process.stderr.write('\ncancelling the export; nothing will be installed\n');
+        err('\ncancelling the export; nothing will be installed\n');
         controller.abort();
       };
       process.once('SIGINT', onSignal);
@@ -53,7 +54,7 @@ export function registerExport(program: Command, app: () => App): void {
           resolver: app().resolver,
           force: flags.force,
           signal: controller.signal,
-          onStage: (stage: ExportStage, detail: string) => process.stderr.write(`[${elapsed()}] ${stage.padEnd(8)} ${detail}\n`),
+          onStage: (stage: ExportStage, detail: string) => err(`[${elapsed()}] ${stage.padEnd(8)} ${detail}\n`),
         });
         const m = outcome.model.manifest;
         if (flags.json) {
@@ -72,7 +73,7 @@ export function registerExport(program: Command, app: () => App): void {
           `  log           ${outcome.logPath}`,
           ...(outcome.copiedTo ? [`  copied to     ${outcome.copiedTo}`] : []),
         ];
-        process.stdout.write(`${lines.join('\n')}\n`);
+        out(`${lines.join('\n')}\n`);
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { inspectModelFile } from '../../../adapters/model-file.js';
 import { formatRows, ggufRows, pteRows } from '../model-file-view.js';
+import { out } from '../terminal.js';
 
 export function registerInspect(program: Command): void {
   program
@@ -14,6 +15,6 @@ export function registerInspect(program: Command): void {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         return;
       }
-      process.stdout.write(formatRows(summary.format === 'pte' ? pteRows(summary) : ggufRows(summary)));
+      out(formatRows(summary.format === 'pte' ? pteRows(summary) : ggufRows(summary)));
     });
 }

@@ -7,6 +7,7 @@ import type { App } from '../../../composition.js';
 import type { Manifest } from '../../../adapters/models/manifest.js';
 import { formatBytes } from '../format.js';
 import { formatRows, ggufRows, pteRows } from '../model-file-view.js';
+import { out } from '../terminal.js';
 
 export function registerModels(program: Command, app: () => App): void {
   const models = program
@@ -27,15 +28,15 @@ export function registerModels(program: Command, app: () => App): void {
         process.stdout.write(`${JSON.stringify({ cacheDir: app().cache.root, models, installed, available, problems }, null, 2)}\n`);
         return;
       }
-      process.stdout.write(`cache: ${app().cache.root}\n`);
-      if (installed.length === 0) process.stdout.write('no models installed yet\n');
+      out(`cache: ${app().cache.root}\n`);
+      if (installed.length === 0) out('no models installed yet\n');
       for (const [model, artifacts] of groups) {
         const many = artifacts.length > 1 ? ` (${artifacts.length} artifacts: \`--model ${model}\` lets the device choose, \`onboard doctor\` shows the order)` : '';
-        process.stdout.write(`${model}${many}\n`);
-        for (const { manifest } of artifacts) process.stdout.write(`  ${describeManifest(manifest)}\n`);
+        out(`${model}${many}\n`);
+        for (const { manifest } of artifacts) out(`  ${describeManifest(manifest)}\n`);
       }
-      for (const entry of available) process.stdout.write(`${entry.model}\n  ${entry.id}  (not installed: onboard models pull ${entry.id})\n`);
-      for (const { id, problem } of problems) process.stdout.write(`  ${id}  BROKEN: ${problem} (onboard models rm ${id}, then pull it again)\n`);
+      for (const entry of available) out(`${entry.model}\n  ${entry.id}  (not installed: onboard models pull ${entry.id})\n`);
+      for (const { id, problem } of problems) out(`  ${id}  BROKEN: ${problem} (onboard models rm ${id}, then pull it again)\n`);
     });
 
   models
@@ -46,11 +47,11 @@ export function registerModels(program: Command, app: () => App): void {
     .action(async (id: string, flags: { force?: boolean }) => {
       const existing = await app().cache.find(id);
       if (existing && !flags.force) {
-        process.stdout.write(`${id} is already installed at ${existing.path} (use --force to fetch it again)\n`);
+        out(`${id} is already installed at ${existing.path} (use --force to fetch it again)\n`);
         return;
       }
       const { model, source } = await app().resolver.pull(id);
-      process.stdout.write(`installed ${id} from ${source}: ${model.path} (sha256 ${model.manifest.sha256})\n`);
+      out(`installed ${id} from ${source}: ${model.path} (sha256 ${model.manifest.sha256})\n`);
     });
 
   models
@@ -59,7 +60,7 @@ export function registerModels(program: Command, app: () => App): void {
     .description('Remove a model from the cache')
     .action(async (id: string) => {
       const removed = await app().cache.remove(id);
-      process.stdout.write(removed ? `removed ${id}\n` : `${id} is not installed\n`);
+      out(removed ? `removed ${id}\n` : `${id} is not installed\n`);
       if (!removed) process.exitCode = 3;
     });
 
@@ -78,7 +79,7 @@ export function registerModels(program: Command, app: () => App): void {
         return;
       }
       const rows = file.format === 'gguf' ? ggufRows(file) : pteRows(file);
-      process.stdout.write(formatRows([...rows, ['sha256', installed?.manifest.sha256 ?? '(not in the cache)']]));
+      out(formatRows([...rows, ['sha256', installed?.manifest.sha256 ?? '(not in the cache)']]));
     });
 }
 

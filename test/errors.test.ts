@@ -84,7 +84,51 @@ describe('bad model files', () => {
   });
 });
 
+describe('GGUF headers that are not what they claim', () => {
+  it('only the magic number is a corrupt file, not an unsupported architecture', async () => {
+    const path = join(dir, 'magic-only.gguf');
+    await writeFile(path, 'GGUF');
+    assertFriendly(await run(path), 'MODEL_CORRUPT', 3);
+  });
+
+  it('an unknown GGUF format version is named as such', async () => {
+    const path = join(dir, 'future.gguf');
+    await copyFile(model, path);
+    const handle = await open(path, 'r+');
+    await handle.write(Buffer.from([99, 0, 0, 0]), 0, 4, 4);
+    await handle.close();
+    const result = await run(path);
+    assertFriendly(result, 'MODEL_NOT_A_MODEL_FILE', 3);
+    assert.match(result.stderr, /GGUF format version 99/);
+  });
+
+  it('a tensor count larger than the file can hold fails at once, in bounded memory', async () => {
+    const path = join(dir, 'lying-count.gguf');
+    await copyFile(model, path);
+    const handle = await open(path, 'r+');
+    const count = Buffer.alloc(8);
+    count.writeBigUInt64LE(2n ** 62n);
+    await handle.write(count, 0, 8, 8);
+    await handle.close();
+    const result = await run(path);
+    assertFriendly(result, 'MODEL_CORRUPT', 3);
+    assert.match(result.stderr, /tensor count/);
+  });
+});
+
 describe('bad settings', () => {
+  it('a context below the 256 tokens llama.cpp would round it up to', async () => {
+    const result = await runCli(['run', '--ctx', '100', 'Hello']);
+    assertFriendly(result, 'INVALID_OPTION', 2);
+    assert.match(result.stderr, /--ctx/);
+  });
+
+  it('an empty stop string, which would end every answer at once', async () => {
+    const result = await runCli(['run', 'Hello', '--stop', '']);
+    assertFriendly(result, 'INVALID_OPTION', 2);
+    assert.match(result.stderr, /--stop/);
+  });
+
   it('a backend this machine does not have', async () => {
     const result = await runCli(['run', '--model', model, '--backend', 'cuda', 'Hello']);
     assertFriendly(result, 'BACKEND_UNAVAILABLE', 5);

@@ -119,6 +119,23 @@ describe('onboard export: config and input errors, before any slow step', () => 
     });
   }
 
+  it('a bad source is found before the toolchain is touched: no 4 GB install for a typo', async () => {
+    const venv = join(scratch, 'never-created-venv');
+    const config = await writeConfig('missing-source.yaml', VALID.replace('model:smollm2-135m-instruct-q4_1', '/nonexistent/model-dir'));
+    const result = await runCli(['export', '--config', config], { env: { ONBOARD_VENV: venv }, timeoutMs: 60_000 });
+    assert.equal(result.code, 10, result.stderr);
+    assert.match(result.stderr, /EXPORT_SOURCE_INVALID/);
+    assert.doesNotMatch(result.stderr, /setting it up|creating the virtual environment/);
+    await assert.rejects(stat(venv));
+  });
+
+  it('a config file that does not exist is a config error, not a missing model', async () => {
+    const result = await runCli(['export', '--config', join(scratch, 'no-such-config.yaml')]);
+    assert.equal(result.code, 10, result.stderr);
+    assert.match(result.stderr, /EXPORT_CONFIG_INVALID/);
+    assert.match(result.stderr, /does not exist/);
+  });
+
   it('an unsupported architecture in a Hugging Face directory is named by the converter, and nothing is installed', async () => {
     const dir = join(scratch, 'motif');
     await mkdir(dir, { recursive: true });
@@ -228,6 +245,16 @@ describe('onboard export: the default config, for real', { timeout: EXPORT_TIMEO
       assert.equal(result.code, 3, `${keep} bytes: ${result.stderr}`);
       assert.match(result.stderr, /MODEL_CORRUPT/);
     }
+  });
+
+  it('a .pte copied without its tokenizer.json is MODEL_INCOMPLETE, naming the file to bring', async () => {
+    const lonely = join(scratch, 'lonely');
+    await mkdir(lonely, { recursive: true });
+    await copyFile(ptePath, join(lonely, 'model.pte'));
+    const result = await runCli(['run', '--model', join(lonely, 'model.pte'), '--max-tokens', '2', 'Hi']);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /MODEL_INCOMPLETE/);
+    assert.match(result.stderr, /tokenizer\.json/);
   });
 
   it('inspect names foreign files and reads GGUF', async () => {

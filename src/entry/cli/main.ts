@@ -45,7 +45,8 @@ Environment:
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
 5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed,
 9 queue full, 10 bad export config or source, 11 export backend or toolchain
-missing, 12 export failed, 130 cancelled.`,
+missing, 12 export failed, 13 conversation database unusable, 14 address in
+use, 130 cancelled.`,
   );
 
 let app: App | undefined;

@@ -8,7 +8,12 @@ import type { LoadedModel } from '../src/core/engine.js';
 import { OnboardError } from '../src/core/errors.js';
 import { ModelRunner } from '../src/core/model-runner.js';
 import { processMemoryProbe } from '../src/adapters/system/process-memory.js';
-import { repoRoot, runCli } from './helpers.js';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REQUIREMENTS_FILE } from '../src/adapters/executorch/toolchain.js';
+import { assertFriendly, repoRoot, runCli } from './helpers.js';
 
 const EXPORT_TIMEOUT_MS = 45 * 60_000;
 
@@ -105,5 +110,23 @@ describe('the ExecuTorch engine', { timeout: EXPORT_TIMEOUT_MS }, () => {
     assert.ok(text.trim().length > 0);
     assert.notEqual(model.hostPid, pid, 'a new host process');
     assert.equal(restarts.length, 1);
+  });
+});
+
+describe('a broken Python environment', () => {
+  it('a venv whose python cannot start the host is TOOLCHAIN_MISSING with the way out, not a bug', async () => {
+    const venv = await mkdtemp(join(tmpdir(), 'onboard-broken-venv-'));
+    try {
+      await mkdir(join(venv, 'bin'));
+      await writeFile(join(venv, 'bin', 'python'), '#!/bin/sh\necho "error while loading shared libraries: libpython3.11.so.1.0" >&2\nexit 127\n');
+      await chmod(join(venv, 'bin', 'python'), 0o755);
+      // Stamped as set up from the current requirements: only running it shows it is broken.
+      await writeFile(join(venv, 'onboard-requirements.sha256'), `${createHash('sha256').update(await readFile(REQUIREMENTS_FILE)).digest('hex')}\n`);
+      const result = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_VENV: venv } });
+      assertFriendly(result, 'TOOLCHAIN_MISSING', 11);
+      assert.match(result.stderr, /onboard setup executorch/);
+    } finally {
+      await rm(venv, { recursive: true, force: true });
+    }
   });
 });

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readEvents, startServerProcess, type ServerProcess } from './helpers.js';
+import { readEvents, repoRoot, runCli, startServerProcess, type ServerProcess } from './helpers.js';
 
 let dir: string;
 before(async () => {
@@ -184,5 +184,34 @@ describe('the disk fills up under the conversation database', { skip: isRoot ? f
     await free?.();
     await assertRecovered(server);
     assert.equal((await post(`${server.url}/api/conversations`, {})).status, 201);
+  });
+});
+
+describe('the engine fails mid-answer', () => {
+  let server: ServerProcess;
+  before(async () => {
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`], { timeoutMs: 3_600_000 });
+    assert.equal(exported.code, 0, exported.stderr);
+    server = await startServerProcess(['--db', join(dir, 'engine.db'), '--parallel', '1', '--model', 'smollm2-135m-xnnpack-8da4w']);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('the ExecuTorch host is killed: the stream ends with an error event and no [DONE], the host restarts, the slot comes back', async () => {
+    const response = await post(`${server.url}/v1/chat/completions`, { messages: [{ role: 'user', content: STORY }], max_tokens: 300, temperature: 0, stream: true });
+    assert.equal(response.status, 200);
+    const data: string[] = [];
+    for await (const { data: line } of readEvents(response)) {
+      data.push(line);
+      if (data.length === 4) {
+        const hosts = execFileSync('pgrep', ['-P', String(server.child.pid)]).toString().trim().split('\n').map(Number);
+        for (const pid of hosts) process.kill(pid, 'SIGKILL');
+      }
+    }
+    assert.ok(!data.includes('[DONE]'), 'a failed answer is not marked complete');
+    const error = JSON.parse(data.at(-1)!) as { error?: { code: string } };
+    assert.equal(error.error?.code, 'engine_failed');
+    await assertRecovered(server);
   });
 });

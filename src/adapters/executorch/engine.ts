@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, EngineFailedError, ModelCorruptError, ModelIncompleteError } from '../../core/errors.js';
+import { BackendUnavailableError, EngineFailedError, ModelCorruptError, ModelIncompleteError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
@@ -128,8 +128,10 @@ class ExecuTorchModel implements LoadedModel {
     // The restart begins before the requests in flight are rejected, so a retry waits for it.
     const host = new HostProcess(this.toolchain, (reason) => this.onHostExit(host, reason));
     this.host = host;
+    let greeted = false;
     try {
       const hello = await host.request<{ protocol: number; backends: string[] }>('hello');
+      greeted = true;
       if (hello.protocol !== HOST_PROTOCOL_VERSION) throw new Error(`the host speaks protocol ${hello.protocol}, this adapter ${HOST_PROTOCOL_VERSION}`);
       // The runtime says which delegates it has; the program (read from the file) says which it needs.
       const missing = this.pte.backends.filter((b) => !hello.backends.includes(b));
@@ -139,6 +141,8 @@ class ExecuTorchModel implements LoadedModel {
     } catch (error) {
       await host.stop();
       if (error instanceof BackendUnavailableError) throw error;
+      // A host that dies before it can say hello is a broken environment, not a broken model.
+      if (!greeted && error instanceof HostExitedError) throw new ToolchainMissingError(`${this.toolchain.python} cannot run the ExecuTorch host: ${error.message}`);
       throw new EngineFailedError('executorch', `could not load ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
     }
   }

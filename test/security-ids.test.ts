@@ -14,7 +14,7 @@ let dir: string;
 let cacheDir: string;
 let victim: string;
 
-const HOSTILE_IDS = ['..', '../victim', '../../victim', '.', 'models/../../victim', 'a/b', `a${'b'.repeat(4096)}`, '-rf', '.hidden', 'x\\..\\y'];
+const HOSTILE_IDS = ['..', '../victim', '../../victim', '.', '/etc', '/', 'models/../../victim', 'a/b', `a${'b'.repeat(4096)}`, '-rf', '.hidden', 'x\\..\\y'];
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'onboard-ids-'));

@@ -9,7 +9,7 @@ const cli = fileURLToPath(new URL('../entry/cli/main.js', import.meta.url));
 const levels = (process.env.LOAD_CLIENTS ?? '1,4,16').split(',').map(Number);
 const requestsPerClient = Number(process.env.LOAD_REQUESTS_PER_CLIENT ?? 2);
 const maxTokens = Number(process.env.LOAD_MAX_TOKENS ?? 64);
-const parallel = process.env.LOAD_PARALLEL ?? '2';
+const parallel = process.env.LOAD_PARALLEL ?? '1';
 const queue = process.env.LOAD_QUEUE ?? '16';
 
 interface RequestResult {

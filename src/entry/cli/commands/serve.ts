@@ -28,7 +28,9 @@ export function registerServe(program: Command, app: () => App): void {
     .option('--host <address>', 'address to listen on; anything but loopback requires --token', '127.0.0.1')
     .option('-p, --port <port>', 'port (0 picks a free one)', '8080')
     .addOption(new Option('--token <secret>', 'require "Authorization: Bearer <secret>" on the API').env('ONBOARD_API_TOKEN'))
-    .option('--parallel <n>', 'conversations generated at once (KV-cache sequences)', '2')
+    // One sequence by default: a llama.cpp context with two decodes every token about 15% slower
+    // even when one is in use (docs/benchmarks.md), and on a few cores two add little throughput.
+    .option('--parallel <n>', 'conversations generated at once (KV-cache sequences); more than 1 slows each token', '1')
     .option('--queue <n>', 'requests that may wait; more get 429 with Retry-After', '16')
     .option('--time-limit <seconds>', 'longest time one answer may take', '300')
     .option('--db <path>', `where conversations are kept (default ${defaultDatabasePath()})`)

@@ -5,7 +5,7 @@
 // built from the real exports and the default GGUF.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -33,7 +33,9 @@ async function exported(config: string): Promise<string> {
 
 /**
  * Puts an installed model folder into a scratch cache as artifact `id` of `model`. The model file is
- * linked, unless `copy` (a file the test will damage); the rest is copied and the manifest renamed.
+ * hard-linked (a symlink out of the cache is refused by design), or copied when `copy` (a file the
+ * test will damage) or when the scratch folder is on another filesystem; the rest is copied and
+ * the manifest renamed.
  */
 async function stage(cache: string, from: string, id: string, model: string, copy = false): Promise<string> {
   const to = join(cache, 'models', id);
@@ -41,7 +43,7 @@ async function stage(cache: string, from: string, id: string, model: string, cop
   const manifest = JSON.parse(await readFile(join(from, 'manifest.json'), 'utf8'));
   for (const name of await readdir(from)) {
     if (name === 'manifest.json') continue;
-    if (name === manifest.file && !copy) await symlink(join(from, name), join(to, name));
+    if (name === manifest.file && !copy) await link(join(from, name), join(to, name)).catch(() => copyFile(join(from, name), join(to, name)));
     else await copyFile(join(from, name), join(to, name));
   }
   await writeFile(join(to, 'manifest.json'), JSON.stringify({ ...manifest, id, model }));

@@ -97,19 +97,5 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   };
 }
 
-/** Reads server-sent events from a fetch response. */
-export async function* readEvents(response: Response): AsyncGenerator<{ event: string; data: string }> {
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const raw = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      yield { event: /^event: (.*)$/m.exec(raw)?.[1] ?? 'message', data: /^data: (.*)$/m.exec(raw)?.[1] ?? '' };
-    }
-  }
-}
+/** Reads server-sent events from a fetch response (the benchmarks' reader). */
+export { sseEvents as readEvents } from '../src/bench/serve-process.js';

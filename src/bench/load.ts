@@ -1,11 +1,9 @@
 // `npm run bench:load`: N concurrent streaming clients against `onboard serve` on loopback.
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { startServeProcess } from './serve-process.js';
 
-const cli = fileURLToPath(new URL('../entry/cli/main.js', import.meta.url));
 const levels = (process.env.LOAD_CLIENTS ?? '1,4,16').split(',').map(Number);
 const requestsPerClient = Number(process.env.LOAD_REQUESTS_PER_CLIENT ?? 2);
 const maxTokens = Number(process.env.LOAD_MAX_TOKENS ?? 64);
@@ -16,21 +14,6 @@ interface RequestResult {
   status: number;
   ttftMs?: number;
   tokens: number;
-}
-
-async function startServer(db: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', '--backend', 'cpu', '--parallel', parallel, '--queue', queue, '--db', db], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const match = /at (http:\/\/\S+?)\s/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  while ((await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200) await new Promise((r) => setTimeout(r, 100));
-  return { url, stop: () => child.kill('SIGTERM') };
 }
 
 async function streamOne(url: string, n: number): Promise<RequestResult> {
@@ -62,7 +45,7 @@ function percentile(values: number[], p: number): number {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'onboard-load-'));
-const server = await startServer(join(dir, 'load.db'));
+const server = await startServeProcess(['--backend', 'cpu', '--parallel', parallel, '--queue', queue, '--db', join(dir, 'load.db')]);
 const rows = [];
 try {
   await streamOne(server.url, 0); // warm-up, not counted
@@ -87,7 +70,7 @@ try {
     process.stderr.write(`  ${clients} clients: ${row.tokensPerSecond.toFixed(1)} tok/s total, ttft p50 ${row.ttftP50Ms.toFixed(0)} ms p95 ${row.ttftP95Ms.toFixed(0)} ms, errors ${JSON.stringify(errors)}\n`);
   }
 } finally {
-  server.stop();
+  await server.stop();
   await rm(dir, { recursive: true, force: true });
 }
 

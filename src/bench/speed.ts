@@ -2,7 +2,7 @@
 // raw node-llama-cpp, the library's ChatSession, `onboard run` and `onboard serve` (streaming,
 // measured at the client, the first request and the fifth), each in a fresh process, rotating
 // the order, with every onboard path's ratio to raw. The machine's CPU is printed with it.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { hostInfo } from '../adapters/system/host-info.js';
 import { createApp, DEFAULT_CONTEXT_SIZE } from '../composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
 import { BENCH_PROMPT, median, type BenchSettings, type RunResult } from './measure.js';
+import { sseEvents, startServeProcess } from './serve-process.js';
 
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -53,26 +54,16 @@ async function streamOnce(url: string): Promise<RunResult> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ messages: [{ role: 'user', content: BENCH_PROMPT }], temperature: 0, repeat_penalty: 1, max_tokens: maxTokens, stream: true }),
   });
-  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
   let first = 0;
   let last = 0;
   let stats: { decodeTokens: number; promptTokens: number; prefillTokens: number; peakRssBytes: number; modelLoadMs: number } | undefined;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let end;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const data = buffer.slice(0, end).replace(/^data: /, '');
-      buffer = buffer.slice(end + 2);
-      if (data === '[DONE]') continue;
-      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; onboard?: typeof stats };
-      if (chunk.onboard) stats = chunk.onboard;
-      if (chunk.choices[0]?.delta.content) {
-        last = performance.now();
-        first ||= last;
-      }
+  for await (const { data } of sseEvents(response)) {
+    if (data === '[DONE]') continue;
+    const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; onboard?: typeof stats };
+    if (chunk.onboard) stats = chunk.onboard;
+    if (chunk.choices[0]?.delta.content) {
+      last = performance.now();
+      first ||= last;
     }
   }
   if (!stats) throw new Error('the stream ended without stats');
@@ -93,24 +84,13 @@ async function streamOnce(url: string): Promise<RunResult> {
 /** A fresh `onboard serve` with its defaults: five requests in a row; the first and the fifth are kept. */
 async function viaServe(): Promise<[RunResult, RunResult]> {
   const dir = await mkdtemp(join(tmpdir(), 'onboard-bench-'));
-  const server = spawn(process.execPath, [cli, 'serve', '--port', '0', '--backend', 'cpu', '--threads', String(threads), '--db', join(dir, 'bench.db')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const server = await startServeProcess(['--backend', 'cpu', '--threads', String(threads), '--db', join(dir, 'bench.db')]);
   try {
-    let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      server.stdout.on('data', (d: Buffer) => {
-        output += d.toString();
-        const match = /at (http:\/\/\S+?)\s/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      server.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
-    });
-    while ((await fetch(`${url}/health`).then((r) => r.status, () => 0)) !== 200) await new Promise((r) => setTimeout(r, 50));
     const results: RunResult[] = [];
-    for (let i = 0; i < 5; i++) results.push(await streamOnce(url));
+    for (let i = 0; i < 5; i++) results.push(await streamOnce(server.url));
     return [results[0]!, results[4]!];
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    await server.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

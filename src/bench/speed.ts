@@ -1,13 +1,14 @@
-// `npm run bench:speed`: one speed everywhere. The same prompt ids and greedy settings through
-// raw node-llama-cpp, the library's ChatSession, `onboard run` and `onboard serve` (streaming,
-// measured at the client, the first request and the fifth), each in a fresh process, rotating
-// the order, with every onboard path's ratio to raw. The machine's CPU is printed with it.
+// `npm run bench:speed`: one speed everywhere. The same prompt ids and greedy settings through every
+// entry point, each in a fresh process, rotating the order, with each path's ratio to its engine's
+// reference: raw node-llama-cpp for the GGUF, ExecuTorch's own C++ runner for the .pte. The server
+// is measured at the client (first request and fifth). The machine's CPU is printed with it.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PYTHON_DIR, pythonEnv, toolchainState } from '../adapters/executorch/toolchain.js';
 import { hostInfo } from '../adapters/system/host-info.js';
 import { createApp, DEFAULT_CONTEXT_SIZE } from '../composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
@@ -16,34 +17,37 @@ import { sseEvents, startServeProcess } from './serve-process.js';
 
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
+const engineWorker = fileURLToPath(new URL('./engine-worker.js', import.meta.url));
 const cli = fileURLToPath(new URL('../entry/cli/main.js', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const maxTokens = 128;
-/** Greedy and no repetition penalty: what the raw reference does. */
-const GREEDY_FLAGS = ['--temperature', '0', '--repeat-penalty', '1'];
-
-type Path = 'raw' | 'library' | 'run' | 'serve-first' | 'serve-fifth';
-const PATHS: Path[] = ['raw', 'library', 'run', 'serve-first', 'serve-fifth'];
+const PTE_ID = 'smollm2-135m-xnnpack-8da4w';
 
 const app = createApp();
-const modelPath = (await app.resolver.resolve()).path;
+const gguf = (await app.resolver.resolve()).path;
 const host = await hostInfo();
-// onboard's own default: the physical cores (node-llama-cpp's cpuMathCores).
-const probe = await app.openRunner({ model: modelPath, contextSize: 256, backend: 'cpu' });
+const probe = await app.openRunner({ model: gguf, contextSize: 256, backend: 'cpu' });
 const promptTokens = tokenizeConversation(probe.model, probe.template, [{ role: 'user', content: BENCH_PROMPT }]);
 await probe.close();
+// onboard's own default: the physical cores (node-llama-cpp's cpuMathCores).
 const threads = Number(process.env.BENCH_THREADS) || (await import('node-llama-cpp').then(async (m) => (await m.getLlama({ gpu: false, build: 'never' })).cpuMathCores));
-const settings: BenchSettings = { modelPath, threads, contextSize: DEFAULT_CONTEXT_SIZE, maxTokens, prompt: BENCH_PROMPT, promptTokens };
+const settings: BenchSettings = { modelPath: gguf, threads, contextSize: DEFAULT_CONTEXT_SIZE, maxTokens, prompt: BENCH_PROMPT, promptTokens };
+const pte = await app.cache.find(PTE_ID);
+const toolchain = await toolchainState();
+const executorch = pte && toolchain.state === 'ready' ? { pte, python: toolchain.python } : undefined;
 
-async function viaWorker(kind: 'raw' | 'onboard'): Promise<RunResult> {
-  const { stdout } = await run(process.execPath, [worker, kind, JSON.stringify(settings)], { maxBuffer: 1 << 20 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
+type Path = 'raw' | 'library' | 'run' | 'serve-first' | 'serve-fifth' | 'et-runner' | 'et-engine' | 'et-run' | 'et-serve-first' | 'et-serve-fifth';
+type Measure = () => Promise<Array<[Path, RunResult]>>;
+
+async function json<T>(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<T> {
+  const { stdout } = await run(command, args, { maxBuffer: 1 << 22, ...options });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as T;
 }
 
-async function viaRun(): Promise<RunResult> {
-  const { stdout } = await run(process.execPath, [cli, 'run', '--json', '--backend', 'cpu', '--threads', String(threads), '--max-tokens', String(maxTokens), ...GREEDY_FLAGS, BENCH_PROMPT], { maxBuffer: 1 << 22 });
-  const { stats } = JSON.parse(stdout) as { stats: { modelLoadMs: number; timeToFirstTokenMs: number; promptTokens: number; prefillTokensPerSecond: number; decodeTokens: number; decodeTokensPerSecond: number; peakRssBytes: number } };
-  return { loadMs: stats.modelLoadMs, timeToFirstTokenMs: stats.timeToFirstTokenMs, promptTokens: stats.promptTokens, prefillTokensPerSecond: stats.prefillTokensPerSecond, decodeTokens: stats.decodeTokens, decodeTokensPerSecond: stats.decodeTokensPerSecond, peakRssBytes: stats.peakRssBytes };
+/** `onboard run --json` as a user runs it: greedy, no repetition penalty (what the references do). */
+async function viaRun(model: string): Promise<RunResult> {
+  const { stats } = await json<{ stats: RunResult & { modelLoadMs: number } }>(process.execPath, [cli, 'run', '--json', '--model', model, '--backend', 'cpu', '--threads', String(threads), '--max-tokens', String(maxTokens), '--temperature', '0', '--repeat-penalty', '1', BENCH_PROMPT]);
+  return { ...stats, loadMs: stats.modelLoadMs };
 }
 
 /** One streaming request, timed at the client: first content byte and last content byte. */
@@ -82,9 +86,9 @@ async function streamOnce(url: string): Promise<RunResult> {
 }
 
 /** A fresh `onboard serve` with its defaults: five requests in a row; the first and the fifth are kept. */
-async function viaServe(): Promise<[RunResult, RunResult]> {
+async function viaServe(model: string): Promise<[RunResult, RunResult]> {
   const dir = await mkdtemp(join(tmpdir(), 'onboard-bench-'));
-  const server = await startServeProcess(['--backend', 'cpu', '--threads', String(threads), '--db', join(dir, 'bench.db')]);
+  const server = await startServeProcess(['--model', model, '--backend', 'cpu', '--threads', String(threads), '--db', join(dir, 'bench.db')]);
   try {
     const results: RunResult[] = [];
     for (let i = 0; i < 5; i++) results.push(await streamOnce(server.url));
@@ -95,42 +99,69 @@ async function viaServe(): Promise<[RunResult, RunResult]> {
   }
 }
 
-process.stderr.write(`cpu ${host.cpu.model}, ${host.cpu.logicalCores} logical cores, ${host.cpu.features.join(' ')}\n`);
-process.stderr.write(`threads ${threads}, context ${settings.contextSize}, prompt ${promptTokens.length} tokens, up to ${maxTokens} answer tokens, greedy, ${runs} rounds, order rotating\n`);
-const results = Object.fromEntries(PATHS.map((p) => [p, [] as RunResult[]])) as Record<Path, RunResult[]>;
-const runners: Array<[string, () => Promise<Array<[Path, RunResult]>>]> = [
-  ['raw', async () => [['raw', await viaWorker('raw')]]],
-  ['library', async () => [['library', await viaWorker('onboard')]]],
-  ['run', async () => [['run', await viaRun()]]],
-  ['serve', async () => (await viaServe()).map((r, i) => [i === 0 ? 'serve-first' : 'serve-fifth', r] as [Path, RunResult])],
+const serve = (model: string, first: Path, fifth: Path): Measure => async () => {
+  const [a, b] = await viaServe(model);
+  return [
+    [first, a],
+    [fifth, b],
+  ];
+};
+const measures: Measure[] = [
+  async () => [['raw', await json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify(settings)])]],
+  async () => [['library', await json<RunResult>(process.execPath, [worker, 'onboard', JSON.stringify(settings)])]],
+  async () => [['run', await viaRun(gguf)]],
+  serve(gguf, 'serve-first', 'serve-fifth'),
 ];
+if (executorch) {
+  const { pte: model, python } = executorch;
+  const tokenizer = join(model.path, '..', 'tokenizer.json');
+  measures.push(
+    async () => [['et-runner', await json<RunResult>(python, ['-m', 'onboard_executorch.runner_bench', model.path, tokenizer, promptTokens.join(','), String(maxTokens)], { cwd: PYTHON_DIR, env: pythonEnv() })]],
+    async () => [['et-engine', await json<RunResult>(process.execPath, [engineWorker, 'executorch', model.path, JSON.stringify(promptTokens), String(maxTokens), String(threads)])]],
+    async () => [['et-run', await viaRun(PTE_ID)]],
+    serve(PTE_ID, 'et-serve-first', 'et-serve-fifth'),
+  );
+}
+
+process.stderr.write(`cpu ${host.cpu.model}, ${host.cpu.logicalCores} logical cores, ${host.cpu.features.join(' ')}\n`);
+process.stderr.write(`threads ${threads}, prompt ${promptTokens.length} tokens, up to ${maxTokens} answer tokens, greedy, ${runs} rounds, order rotating\n`);
+if (!executorch) process.stderr.write(`ExecuTorch paths skipped: ${pte ? `the toolchain is not ready (onboard setup executorch)` : `${PTE_ID} is not in the cache (onboard export -c configs/${PTE_ID}.yaml)`}\n`);
+const results = new Map<Path, RunResult[]>();
 for (let round = 0; round < runs; round++) {
-  for (let k = 0; k < runners.length; k++) {
-    const [name, measure] = runners[(round + k) % runners.length]!;
-    for (const [path, result] of await measure()) {
-      results[path].push(result);
-      process.stderr.write(`  round ${round + 1} ${path.padEnd(12)} decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s, prefill ${result.prefillTokensPerSecond.toFixed(0)} tok/s, ttft ${result.timeToFirstTokenMs.toFixed(1)} ms (${name})\n`);
+  for (let k = 0; k < measures.length; k++) {
+    for (const [path, result] of await measures[(round + k) % measures.length]!()) {
+      results.set(path, [...(results.get(path) ?? []), result]);
+      process.stderr.write(`  round ${round + 1} ${path.padEnd(15)} decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s, prefill ${result.prefillTokensPerSecond.toFixed(0)} tok/s, ttft ${result.timeToFirstTokenMs.toFixed(1)} ms\n`);
     }
   }
 }
 
-const med = (path: Path, key: keyof RunResult) => median(results[path].map((r) => Number(r[key])));
-const row = (path: Path) => {
-  const decode = med(path, 'decodeTokensPerSecond');
-  const prefill = med(path, 'prefillTokensPerSecond');
-  const ttft = med(path, 'timeToFirstTokenMs');
-  const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}x`;
-  return `| ${path} | ${decode.toFixed(1)} | ${ratio(decode, med('raw', 'decodeTokensPerSecond'))} | ${prefill.toFixed(0)} | ${ratio(prefill, med('raw', 'prefillTokensPerSecond'))} | ${ttft.toFixed(1)} | ${ratio(ttft, med('raw', 'timeToFirstTokenMs'))} |`;
+const med = (path: Path, key: keyof RunResult) => median((results.get(path) ?? []).map((r) => Number(r[key])));
+const ratio = (a: number, b: number) => `${(a / b).toFixed(3)}x`;
+const row = (path: Path, reference: Path) => {
+  const [decode, prefill, ttft] = (['decodeTokensPerSecond', 'prefillTokensPerSecond', 'timeToFirstTokenMs'] as const).map((key) => med(path, key));
+  const ref = (key: keyof RunResult) => med(reference, key);
+  return `| ${path} | ${decode!.toFixed(1)} | ${ratio(decode!, ref('decodeTokensPerSecond'))} | ${prefill!.toFixed(0)} | ${ratio(prefill!, ref('prefillTokensPerSecond'))} | ${ttft!.toFixed(1)} | ${ratio(ttft!, ref('timeToFirstTokenMs'))} |`;
 };
+const table = (title: string, reference: Path, paths: Path[]) => [
+  '',
+  `| ${title} (median of ${runs}) | decode tok/s | vs ${reference} | prefill tok/s | vs ${reference} | time to first token (ms) | vs ${reference} |`,
+  '|---|---:|---:|---:|---:|---:|---:|',
+  ...paths.filter((p) => results.has(p)).map((p) => row(p, reference)),
+];
 const lines = [
   `CPU: ${host.cpu.model} (${host.cpu.logicalCores} logical cores; ${host.cpu.features.join(' ')}), ${threads} threads, node ${process.version}`,
+  ...table('llama.cpp, GGUF', 'raw', ['raw', 'library', 'run', 'serve-first', 'serve-fifth']),
   '',
-  `| path (median of ${runs}) | decode tok/s | vs raw | prefill tok/s | vs raw | time to first token (ms) | vs raw |`,
-  '|---|---:|---:|---:|---:|---:|---:|',
-  ...PATHS.map(row),
-  '',
-  `serve (fifth request) decode vs onboard run: ${(med('serve-fifth', 'decodeTokensPerSecond') / med('run', 'decodeTokensPerSecond')).toFixed(3)}x`,
+  `serve (fifth request) decode vs onboard run: ${ratio(med('serve-fifth', 'decodeTokensPerSecond'), med('run', 'decodeTokensPerSecond'))}`,
+  ...(executorch
+    ? [
+        ...table('ExecuTorch, .pte', 'et-runner', ['et-runner', 'et-engine', 'et-run', 'et-serve-first', 'et-serve-fifth']),
+        '',
+        `ExecuTorch serve (fifth request) decode vs onboard run: ${ratio(med('et-serve-fifth', 'decodeTokensPerSecond'), med('et-run', 'decodeTokensPerSecond'))}`,
+      ]
+    : []),
 ];
 process.stdout.write(`\n${lines.join('\n')}\n`);
 await mkdir('bench-results', { recursive: true });
-await writeFile('bench-results/speed.json', `${JSON.stringify({ cpu: host.cpu, threads, settings: { ...settings, promptTokens: promptTokens.length }, results }, null, 2)}\n`);
+await writeFile('bench-results/speed.json', `${JSON.stringify({ cpu: host.cpu, threads, settings: { ...settings, promptTokens: promptTokens.length }, results: Object.fromEntries(results) }, null, 2)}\n`);

@@ -21,17 +21,36 @@ export function toHttpError(error: unknown): { status: ContentfulStatusCode; bod
   return { status: 500, body: { error: { message: `internal error: ${message}`, type: 'server_error', param: null, code: 'internal_error' } }, headers: {} };
 }
 
+export interface HttpErrorOptions {
+  /** OpenAI's `code`: a stable word for the failure. */
+  code: string;
+  /** The request field at fault, when there is one. */
+  param?: string | null;
+  /** What to do next. */
+  hint?: string;
+  /** OpenAI's `type`; by default from the status (4xx invalid_request_error, 429 rate_limit_error, 5xx server_error). */
+  type?: string;
+  headers?: Record<string, string>;
+}
+
 export class HttpError extends Error {
+  readonly type: string;
+  readonly param: string | null;
+  readonly code: string;
+  readonly hint?: string;
+  readonly headers: Record<string, string>;
+
   constructor(
     readonly status: ContentfulStatusCode,
     message: string,
-    readonly type: string,
-    readonly param: string | null = null,
-    readonly code: string | null = null,
-    readonly hint?: string,
-    readonly headers: Record<string, string> = {},
+    options: HttpErrorOptions,
   ) {
     super(message);
+    this.type = options.type ?? (status === 429 ? 'rate_limit_error' : status >= 500 ? 'server_error' : 'invalid_request_error');
+    this.param = options.param ?? null;
+    this.code = options.code;
+    if (options.hint) this.hint = options.hint;
+    this.headers = options.headers ?? {};
   }
 }
 

@@ -4,7 +4,7 @@ import { streamSSE } from 'hono/streaming';
 import type { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
 import type { GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
-import { HttpError, respondError, toHttpError } from './http-errors.js';
+import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { chatCompletionRequest, completionRequest, type CompletionRequest } from './openai-schemas.js';
@@ -19,7 +19,7 @@ export interface RouteContext {
 /** The runner, or a 503 while loading / the load error when loading failed. */
 export function requireRunner(host: ModelHost): ModelRunner {
   if (host.runner) return host.runner;
-  if (host.status === 'loading') throw new HttpError(503, 'The model is still loading', 'server_error', null, 'model_loading', 'Retry in a few seconds; GET /health says when it is ready.', { 'retry-after': '2' });
+  if (host.status === 'loading') throw new HttpError(503, 'The model is still loading', { code: 'model_loading', hint: 'Retry in a few seconds; GET /health says when it is ready.', headers: { 'retry-after': '2' } });
   throw host.error;
 }
 
@@ -29,13 +29,13 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
   try {
     json = await c.req.json();
   } catch {
-    throw new HttpError(400, 'The request body is not valid JSON', 'invalid_request_error', null, 'invalid_json');
+    throw new HttpError(400, 'The request body is not valid JSON', { code: 'invalid_json' });
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const param = issue.path.join('.') || null;
-    throw new HttpError(400, `Invalid ${param ?? 'body'}: ${issue.message}`, 'invalid_request_error', param, 'invalid_value');
+    throw new HttpError(400, `Invalid ${param ?? 'body'}: ${issue.message}`, { code: 'invalid_value', param });
   }
   return parsed.data;
 }
@@ -117,50 +117,42 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
   app.get('/v1/models', (c) => c.json({ object: 'list', data: [{ id: ctx.modelId, object: 'model', created: 0, owned_by: 'onboard' }] }));
 
   app.post('/v1/chat/completions', async (c) => {
-    try {
-      const body = await parseBody(c, chatCompletionRequest);
-      const runner = requireRunner(ctx.host);
-      const abort = disconnectSignal(c);
-      const stream = runner.chat(body.messages, generateOptions(body, abort.signal, ctx.timeLimitMs));
-      const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId };
-      const chunk = (delta: object, finish: string | null, extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra });
-      return await respond(c, ctx, stream, abort, Boolean(body.stream), {
-        whole: (done) => ({
-          ...head,
-          object: 'chat.completion',
-          choices: [{ index: 0, message: { role: 'assistant', content: done.text }, finish_reason: finishReason(done.stats.stopReason), logprobs: null }],
-          usage: usage(done.stats),
-          onboard: done.stats,
-        }),
-        opening: [chunk({ role: 'assistant', content: '' }, null)],
-        piece: (text) => chunk({ content: text }, null),
-        closing: (stats) => [
-          chunk({}, finishReason(stats.stopReason), { onboard: stats }),
-          ...(body.stream_options?.include_usage ? [{ ...head, object: 'chat.completion.chunk', choices: [], usage: usage(stats) }] : []),
-        ],
-      });
-    } catch (error) {
-      return respondError(c, error);
-    }
+    const body = await parseBody(c, chatCompletionRequest);
+    const runner = requireRunner(ctx.host);
+    const abort = disconnectSignal(c);
+    const stream = runner.chat(body.messages, generateOptions(body, abort.signal, ctx.timeLimitMs));
+    const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId };
+    const chunk = (delta: object, finish: string | null, extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra });
+    return await respond(c, ctx, stream, abort, Boolean(body.stream), {
+      whole: (done) => ({
+        ...head,
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: done.text }, finish_reason: finishReason(done.stats.stopReason), logprobs: null }],
+        usage: usage(done.stats),
+        onboard: done.stats,
+      }),
+      opening: [chunk({ role: 'assistant', content: '' }, null)],
+      piece: (text) => chunk({ content: text }, null),
+      closing: (stats) => [
+        chunk({}, finishReason(stats.stopReason), { onboard: stats }),
+        ...(body.stream_options?.include_usage ? [{ ...head, object: 'chat.completion.chunk', choices: [], usage: usage(stats) }] : []),
+      ],
+    });
   });
 
   app.post('/v1/completions', async (c) => {
-    try {
-      const body = await parseBody(c, completionRequest);
-      const runner = requireRunner(ctx.host);
-      const abort = disconnectSignal(c);
-      const stream = runner.complete(body.prompt, generateOptions(body, abort.signal, ctx.timeLimitMs));
-      const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: ctx.modelId };
-      const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
-      return await respond(c, ctx, stream, abort, Boolean(body.stream), {
-        whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats }),
-        opening: [],
-        piece: (text) => ({ ...head, choices: [choice(text, null)] }),
-        closing: (stats) => [{ ...head, choices: [choice('', finishReason(stats.stopReason))], usage: usage(stats) }],
-      });
-    } catch (error) {
-      return respondError(c, error);
-    }
+    const body = await parseBody(c, completionRequest);
+    const runner = requireRunner(ctx.host);
+    const abort = disconnectSignal(c);
+    const stream = runner.complete(body.prompt, generateOptions(body, abort.signal, ctx.timeLimitMs));
+    const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: ctx.modelId };
+    const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
+    return await respond(c, ctx, stream, abort, Boolean(body.stream), {
+      whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats }),
+      opening: [],
+      piece: (text) => ({ ...head, choices: [choice(text, null)] }),
+      closing: (stats) => [{ ...head, choices: [choice('', finishReason(stats.stopReason))], usage: usage(stats) }],
+    });
   });
 }
 

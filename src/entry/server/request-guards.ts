@@ -45,7 +45,7 @@ export function hostGuard(options: GuardOptions): MiddlewareHandler {
   return async (c, next) => {
     const name = hostName(c.req.header('host') ?? '');
     if (anyHost || isLoopbackName(name) || allowed.has(name)) return next();
-    return respondError(c, new HttpError(403, `Host "${name}" is not one this server answers to`, 'invalid_request_error', null, 'host_not_allowed', 'Use http://127.0.0.1:<port>/ or http://localhost:<port>/, or start the server with --allowed-host <name>.'));
+    return respondError(c, new HttpError(403, `Host "${name}" is not one this server answers to`, { code: 'host_not_allowed', hint: 'Use http://127.0.0.1:<port>/ or http://localhost:<port>/, or start the server with --allowed-host <name>.' }));
   };
 }
 
@@ -63,7 +63,7 @@ export function originGuard(options: GuardOptions): MiddlewareHandler {
     const sameOrigin = normalized === `http://${(c.req.header('host') ?? '').toLowerCase()}`;
     const listed = corsOrigins.has(normalized) || corsOrigins.has('*');
     if (!sameOrigin && !listed) {
-      return respondError(c, new HttpError(403, `Requests from the web page at ${origin} are not allowed`, 'invalid_request_error', null, 'origin_not_allowed', 'Only the server\'s own web UI may call it from a browser; start the server with --cors-origin <origin> to allow another page.'));
+      return respondError(c, new HttpError(403, `Requests from the web page at ${origin} are not allowed`, { code: 'origin_not_allowed', hint: 'Only the server\'s own web UI may call it from a browser; start the server with --cors-origin <origin> to allow another page.' }));
     }
     if (listed && !sameOrigin) {
       c.header('access-control-allow-origin', origin);
@@ -91,14 +91,14 @@ export const jsonBodyGuard: MiddlewareHandler = async (c, next) => {
   if (!hasBody) return next();
   const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   if (type === 'application/json') return next();
-  return respondError(c, new HttpError(415, `The body must be JSON (Content-Type: application/json), not ${type || 'undeclared'}`, 'invalid_request_error', null, 'unsupported_media_type', 'Send the header "Content-Type: application/json".'));
+  return respondError(c, new HttpError(415, `The body must be JSON (Content-Type: application/json), not ${type || 'undeclared'}`, { code: 'unsupported_media_type', hint: 'Send the header "Content-Type: application/json".' }));
 };
 
 export function bodyLimitGuard(options: GuardOptions): MiddlewareHandler {
   const mib = (options.bodyLimitBytes / 2 ** 20).toFixed(options.bodyLimitBytes % 2 ** 20 ? 2 : 0);
   return bodyLimit({
     maxSize: options.bodyLimitBytes,
-    onError: (c) => respondError(c, new HttpError(413, `The request body is larger than ${mib} MiB`, 'invalid_request_error', null, 'request_too_large', 'Send a shorter conversation, or start the server with a larger --body-limit.')),
+    onError: (c) => respondError(c, new HttpError(413, `The request body is larger than ${mib} MiB`, { code: 'request_too_large', hint: 'Send a shorter conversation, or start the server with a larger --body-limit.' })),
   });
 }
 
@@ -108,7 +108,7 @@ export function wrongMethodGuard(app: Hono): MiddlewareHandler {
     app,
     onMethodNotAllowed: (c, methods) => {
       c.header('allow', methods.join(', '));
-      return respondError(c, new HttpError(405, `${c.req.method} is not allowed on ${c.req.path}`, 'invalid_request_error', null, 'method_not_allowed', `Use ${methods.join(' or ')}.`));
+      return respondError(c, new HttpError(405, `${c.req.method} is not allowed on ${c.req.path}`, { code: 'method_not_allowed', hint: `Use ${methods.join(' or ')}.` }));
     },
   });
 }

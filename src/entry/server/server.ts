@@ -74,7 +74,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
       if (!(path.startsWith('/v1/') || path.startsWith('/api/') || path === '/metrics')) return next();
       const given = Buffer.from(c.req.header('authorization') ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return respondError(c, new HttpError(401, 'Missing or wrong bearer token', 'invalid_request_error', null, 'invalid_api_key', 'Send "Authorization: Bearer <token>" with the token the server was started with.'));
+        return respondError(c, new HttpError(401, 'Missing or wrong bearer token', { code: 'invalid_api_key', hint: 'Send "Authorization: Bearer <token>" with the token the server was started with.' }));
       }
       return next();
     });
@@ -108,7 +108,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   }
 
   app.get('/favicon.ico', (c) => c.body(null, 204));
-  app.notFound((c) => respondError(c, new HttpError(404, `No route ${c.req.method} ${c.req.path}`, 'invalid_request_error', null, 'not_found')));
+  app.notFound((c) => respondError(c, new HttpError(404, `No route ${c.req.method} ${c.req.path}`, { code: 'not_found' })));
   app.onError((error, c) => respondError(c, error));
   return { app, metrics };
 }

@@ -37,7 +37,7 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
   const { store, host } = ctx;
   const findConversation = (id: string) => {
     const conversation = store.getConversation(id);
-    if (!conversation) throw new HttpError(404, `No conversation ${id}`, 'invalid_request_error', 'id', 'not_found', 'It may have been deleted; start a new chat.');
+    if (!conversation) throw new HttpError(404, `No conversation ${id}`, { code: 'not_found', param: 'id', hint: 'It may have been deleted; start a new chat.' });
     return conversation;
   };
 
@@ -55,41 +55,25 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
   app.get('/api/conversations', (c) => c.json(store.listConversations()));
 
   app.post('/api/conversations', async (c) => {
-    try {
-      return c.json(store.createConversation(await parseBody(c, conversationInput)), 201);
-    } catch (error) {
-      return respondError(c, error);
-    }
+    return c.json(store.createConversation(await parseBody(c, conversationInput)), 201);
   });
 
   app.get('/api/conversations/:id', (c) => {
-    try {
-      return c.json(findConversation(c.req.param('id')));
-    } catch (error) {
-      return respondError(c, error);
-    }
+    return c.json(findConversation(c.req.param('id')));
   });
 
   app.patch('/api/conversations/:id', async (c) => {
-    try {
-      findConversation(c.req.param('id'));
-      return c.json(store.updateConversation(c.req.param('id'), await parseBody(c, conversationInput)));
-    } catch (error) {
-      return respondError(c, error);
-    }
+    findConversation(c.req.param('id'));
+    return c.json(store.updateConversation(c.req.param('id'), await parseBody(c, conversationInput)));
   });
 
   // Answers in progress, so Stop (or a delete) can end one and wait until its last words are saved.
   const inProgress = new Map<string, { abort: AbortController; saved: Promise<void> }>();
 
   app.delete('/api/conversations/:id', (c) => {
-    try {
-      // A deleted conversation's answer stops: nothing would keep it.
-      inProgress.get(c.req.param('id'))?.abort.abort();
-      return store.deleteConversation(c.req.param('id')) ? c.body(null, 204) : respondError(c, new HttpError(404, 'No such conversation', 'invalid_request_error', 'id', 'not_found'));
-    } catch (error) {
-      return respondError(c, error);
-    }
+    // A deleted conversation's answer stops: nothing would keep it.
+    inProgress.get(c.req.param('id'))?.abort.abort();
+    return store.deleteConversation(c.req.param('id')) ? c.body(null, 204) : respondError(c, new HttpError(404, 'No such conversation', { code: 'not_found', param: 'id' }));
   });
 
   app.post('/api/conversations/:id/stop', async (c) => {
@@ -165,30 +149,22 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
   };
 
   app.post('/api/conversations/:id/messages', async (c) => {
-    try {
-      const id = c.req.param('id');
-      const { content } = await parseBody(c, messageInput);
-      const conversation = findConversation(id);
-      requireRunner(host);
-      if (conversation.messages.length === 0) store.updateConversation(id, { title: content.slice(0, 60) });
-      const user = store.addMessage(id, 'user', content);
-      return await answer(c, id, [...conversation.messages, user]);
-    } catch (error) {
-      return respondError(c, error);
-    }
+    const id = c.req.param('id');
+    const { content } = await parseBody(c, messageInput);
+    const conversation = findConversation(id);
+    requireRunner(host);
+    if (conversation.messages.length === 0) store.updateConversation(id, { title: content.slice(0, 60) });
+    const user = store.addMessage(id, 'user', content);
+    return await answer(c, id, [...conversation.messages, user]);
   });
 
   app.post('/api/conversations/:id/regenerate', async (c) => {
-    try {
-      const id = c.req.param('id');
-      const conversation = findConversation(id);
-      const last = conversation.messages.at(-1);
-      if (!last || last.role !== 'assistant') throw new HttpError(400, 'The last message is not an answer to regenerate', 'invalid_request_error', null, 'nothing_to_regenerate');
-      requireRunner(host);
-      store.deleteMessage(last.id);
-      return await answer(c, id, conversation.messages.slice(0, -1));
-    } catch (error) {
-      return respondError(c, error);
-    }
+    const id = c.req.param('id');
+    const conversation = findConversation(id);
+    const last = conversation.messages.at(-1);
+    if (!last || last.role !== 'assistant') throw new HttpError(400, 'The last message is not an answer to regenerate', { code: 'nothing_to_regenerate' });
+    requireRunner(host);
+    store.deleteMessage(last.id);
+    return await answer(c, id, conversation.messages.slice(0, -1));
   });
 }

@@ -170,6 +170,22 @@ describe('generation on the real model', () => {
     assert.equal(streamed.join(''), done.text);
   });
 
+  it('a max_tokens larger than the room left keeps the history and cuts the answer at the context\'s end', async () => {
+    const smallRunner = await testApp().openRunner({ model: model.info.path, contextSize: 512, backend: 'cpu' });
+    try {
+      const session = new ChatSession(smallRunner);
+      await session.ask('My name is Ada. Remember it.', { sampling: greedy, maxTokens: 16 });
+      const answer = await session.ask('What is my name?', { sampling: greedy, maxTokens: 510 });
+      assert.equal(answer.stats.droppedMessages, 0, 'the first turn stays in the prompt');
+      const rendered = smallRunner.model.detokenize(fitMessages(smallRunner.model, smallRunner.template, session.history.slice(0, 3), 510).tokens);
+      assert.ok(rendered.includes('My name is Ada.'));
+      assert.ok(answer.stats.promptTokens + answer.stats.decodeTokens <= smallRunner.model.contextSize);
+      if (answer.stats.stopReason !== 'eos') assert.equal(answer.stats.stopReason, 'context-full');
+    } finally {
+      await smallRunner.close();
+    }
+  });
+
   it('drops the oldest turns to fit the context, keeps the system prompt, and refuses a prompt that cannot fit', async () => {
     const smallRunner = await testApp().openRunner({ model: model.info.path, contextSize: 256, backend: 'cpu' });
     const small = smallRunner.model;

@@ -13,9 +13,18 @@ export interface FittedPrompt {
 }
 
 /**
+ * The answer room history is dropped for: the answer's cap, but never more
+ * than a quarter of the context, so a large `maxTokens` cannot push out a
+ * conversation that fits (the answer is then cut at the context's end).
+ */
+export function answerReserve(maxTokens: number, contextSize: number): number {
+  return Math.min(maxTokens, Math.max(MIN_ANSWER_TOKENS, Math.floor(contextSize / 4)));
+}
+
+/**
  * Context-window policy: keep a leading system message and the newest
  * message, drop the oldest turns in between (a user message and its answer
- * together) until the prompt plus `maxTokens` fits. If even the newest
+ * together) until the prompt plus the answer reserve fits. If even the newest
  * message alone leaves no room for an answer, that is a typed error with
  * the counts, never a silent cut.
  */
@@ -24,11 +33,12 @@ export function fitMessages(model: LoadedModel, template: ChatTemplate, messages
   const history = messages.slice(system.length, -1);
   const next = messages.slice(-1);
   const contextSize = model.contextSize;
+  const reserve = answerReserve(maxTokens, contextSize);
   let dropped = 0;
   for (;;) {
     const window = [...system, ...history.slice(dropped), ...next];
     const tokens = tokenizeConversation(model, template, window);
-    if (tokens.length + maxTokens <= contextSize) return { tokens, droppedMessages: dropped };
+    if (tokens.length + reserve <= contextSize) return { tokens, droppedMessages: dropped };
     if (dropped < history.length) {
       dropped = Math.min(history.length, dropped + 2);
       continue;

@@ -51,8 +51,29 @@ describe('OpenAI-compatible API with the official client', () => {
   it('lists the model and reports health', async () => {
     const models = await client.models.list();
     assert.deepEqual(models.data.map((m) => m.id), ['smollm2']);
+    assert.ok(models.data[0]!.created > 1_700_000_000, 'created is a real time');
     const status = await health();
     assert.equal(status.status, 'ready');
+  });
+
+  it('retrieves the served model by id; another id is a 404', async () => {
+    const model = await client.models.retrieve('smollm2');
+    assert.equal(model.id, 'smollm2');
+    await assert.rejects(client.models.retrieve('gpt-4o'), (error: unknown) => error instanceof OpenAI.NotFoundError);
+  });
+
+  it('takes the developer role as the system prompt, and marks answers with a fingerprint and a request id', async () => {
+    const { data: completion, response } = await client.chat.completions
+      .create({ model: 'smollm2', messages: [{ role: 'developer', content: 'Answer in one word.' }, { role: 'user', content: 'Hello' }], temperature: 0, max_tokens: 4 })
+      .withResponse();
+    assert.ok(completion.choices[0]!.message.content !== null);
+    assert.match(completion.system_fingerprint ?? '', /^fp_onboard_llamacpp_cpu$/);
+    assert.match(response.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+    const echoed = await fetch(`${server.url}/v1/models`, { headers: { 'x-request-id': 'trace-42' } });
+    assert.equal(echoed.headers.get('x-request-id'), 'trace-42');
+    const long = 'x'.repeat(500);
+    const replaced = await fetch(`${server.url}/v1/models`, { headers: { 'x-request-id': long } });
+    assert.match(replaced.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'an unreasonable id is replaced, not echoed');
   });
 
   it('answers a chat completion with usage', async () => {
@@ -104,6 +125,13 @@ describe('OpenAI-compatible API with the official client', () => {
       return true;
     });
     await assert.rejects(client.chat.completions.create({ model: 'smollm2', messages: [] }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'messages');
+    // An assistant message last: a 400 about the request, not a CLI hint.
+    const assistantLast = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello' }] }) });
+    assert.equal(assistantLast.status, 400);
+    const refused = ((await assistantLast.json()) as { error: { param: string; message: string; hint?: string } }).error;
+    assert.equal(refused.param, 'messages');
+    assert.match(refused.message, /last message must be from the user/);
+    assert.doesNotMatch(JSON.stringify(refused), /--help/);
     const raw = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
     assert.equal(raw.status, 400);
     assert.equal(((await raw.json()) as { error: { code: string } }).error.code, 'invalid_json');

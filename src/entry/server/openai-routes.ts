@@ -113,15 +113,27 @@ async function respond(c: Context, ctx: RouteContext, stream: AsyncGenerator<Gen
   });
 }
 
+/** OpenAI's system_fingerprint: what produced the answer (engine and where it ran), so a client can tell a change of backend. */
+function fingerprint(runner: ModelRunner): string {
+  return `fp_onboard_${runner.model.engine}_${runner.model.backend.backend}`.replace(/[^A-Za-z0-9_]/g, '');
+}
+
 export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
-  app.get('/v1/models', (c) => c.json({ object: 'list', data: [{ id: ctx.modelId, object: 'model', created: 0, owned_by: 'onboard' }] }));
+  // `created`: when this server started serving the model (the file's own date says nothing OpenAI clients use).
+  const created = Math.floor(Date.now() / 1000);
+  const modelObject = { id: ctx.modelId, object: 'model', created, owned_by: 'onboard' };
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: [modelObject] }));
+  app.get('/v1/models/:id', (c) => {
+    if (c.req.param('id') !== ctx.modelId) throw new HttpError(404, `The model ${c.req.param('id')} is not served here`, { code: 'model_not_found', param: 'id', hint: `This server serves ${ctx.modelId}; GET /v1/models lists it.` });
+    return c.json(modelObject);
+  });
 
   app.post('/v1/chat/completions', async (c) => {
     const body = await parseBody(c, chatCompletionRequest);
     const runner = requireRunner(ctx.host);
     const abort = disconnectSignal(c);
     const stream = runner.chat(body.messages, generateOptions(body, abort.signal, ctx.timeLimitMs));
-    const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId };
+    const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId, system_fingerprint: fingerprint(runner) };
     const chunk = (delta: object, finish: string | null, extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra });
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
       whole: (done) => ({

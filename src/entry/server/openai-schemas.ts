@@ -23,7 +23,11 @@ const sampling = {
 
 export const chatCompletionRequest = z.object({
   ...sampling,
-  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content })).min(1),
+  // OpenAI's `developer` role is its newer name for instructions: the system prompt to the model.
+  messages: z
+    .array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']).transform((role) => (role === 'developer' ? 'system' : role)), content }))
+    .min(1)
+    .refine((messages) => messages.at(-1)?.role === 'user', { message: 'the last message must be from the user: there is nothing to answer after an assistant message' }),
   max_completion_tokens: z.number().int().min(1).max(1 << 20).nullish(),
 });
 

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,9 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   const ctx = { host: options.model, metrics, modelId: options.modelId, timeLimitMs: options.timeLimitMs, store: options.store };
 
   app.use('*', async (c, next) => {
+    // A request id on every answer, the client's own when it sent a sane one, for matching logs and reports.
+    const given = c.req.header('x-request-id');
+    c.header('x-request-id', given && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : randomUUID());
     await next();
     metrics.request(c.req.routePath, c.res.status);
   });

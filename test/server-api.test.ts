@@ -117,6 +117,13 @@ describe('OpenAI-compatible API with the official client', () => {
     assert.ok(completion.usage!.completion_tokens <= 8);
   });
 
+  it('takes every value OpenAI allows: negative penalties, top_p 0, seeds beyond 32 bits', async () => {
+    for (const extra of [{ frequency_penalty: -1.5, presence_penalty: -0.5 }, { top_p: 0, temperature: 1 }, { seed: 2 ** 40 }, { seed: -7 }]) {
+      const completion = await client.chat.completions.create({ model: 'smollm2', messages: [{ role: 'user', content: 'Say hi.' }], max_tokens: 4, ...extra });
+      assert.ok(completion.usage!.completion_tokens > 0, JSON.stringify(extra));
+    }
+  });
+
   it('validates every body and names the bad field', async () => {
     await assert.rejects(client.chat.completions.create({ model: 'smollm2', messages: [{ role: 'user', content: 'Hi' }], temperature: 9 }), (error: unknown) => {
       assert.ok(error instanceof OpenAI.BadRequestError);

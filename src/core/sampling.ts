@@ -12,8 +12,9 @@ export const samplingSchema = z.strictObject({
   repeatPenalty: z.number().min(1).max(3).default(1.1),
   /** How many recent tokens the repetition penalty looks at. */
   repeatLastN: z.number().int().min(0).max(4096).default(64),
-  frequencyPenalty: z.number().min(0).max(2).default(0),
-  presencePenalty: z.number().min(0).max(2).default(0),
+  /** OpenAI's range: a negative value makes repeating more likely. */
+  frequencyPenalty: z.number().min(-2).max(2).default(0),
+  presencePenalty: z.number().min(-2).max(2).default(0),
   /** Same seed, same input and same settings give the same output. */
   seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
 });

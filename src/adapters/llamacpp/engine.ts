@@ -147,7 +147,7 @@ class LlamaCppSequence implements EngineSequence {
     if (common < this.sequence.nextTokenIndex) {
       await this.sequence.eraseContextTokenRanges([{ start: common, end: this.sequence.nextTokenIndex }]);
     }
-    const penalize = sampling.repeatPenalty > 1 || sampling.frequencyPenalty > 0 || sampling.presencePenalty > 0;
+    const penalize = sampling.repeatPenalty > 1 || sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
     // Greedy needs no filters: they cannot change the likeliest token, and
     // top-p/min-p sort the whole vocabulary on every step.
     const filters = sampling.temperature === 0 ? {} : { topK: sampling.topK, topP: sampling.topP, minP: sampling.minP };

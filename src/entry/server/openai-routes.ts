@@ -45,13 +45,16 @@ function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletion
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
   const sampling: NonNullable<GenerateOptions['sampling']> = {};
   if (body.temperature != null) sampling.temperature = body.temperature;
-  if (body.top_p != null) sampling.topP = body.top_p;
+  // top_p 0 keeps only the likeliest token: that is greedy decoding.
+  if (body.top_p === 0) sampling.temperature = 0;
+  else if (body.top_p != null) sampling.topP = body.top_p;
   if (body.top_k != null) sampling.topK = body.top_k;
   if (body.min_p != null) sampling.minP = body.min_p;
   if (body.repeat_penalty != null) sampling.repeatPenalty = body.repeat_penalty;
   if (body.frequency_penalty != null) sampling.frequencyPenalty = body.frequency_penalty;
   if (body.presence_penalty != null) sampling.presencePenalty = body.presence_penalty;
-  if (body.seed != null) sampling.seed = body.seed;
+  // OpenAI takes any integer; the same integer must give the same 32-bit engine seed.
+  if (body.seed != null) sampling.seed = ((body.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}) };
 }
 

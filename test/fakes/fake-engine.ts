@@ -1,0 +1,84 @@
+// A FAKE engine for fast unit tests of the core (queue and pool, context policy, stop rules,
+// streaming): no model, no native code. Tokens are the characters of the text (one token per
+// UTF-16 code unit, offset so 0 can be the end-of-generation token), and every answer is a fixed
+// script. The tests on the real model and engines stay; this only makes the core's logic testable
+// in milliseconds.
+import type { EngineGeneration, EngineSequence, LoadedModel } from '../../src/core/engine.js';
+import { commonPrefixLength } from '../../src/core/engine.js';
+
+const EOG = 0;
+const OFFSET = 1;
+
+export interface FakeEngineOptions {
+  /** What every answer says, token by token (then the end-of-generation token). */
+  answer?: string;
+  contextSize?: number;
+  /** Milliseconds between tokens, to let concurrent requests interleave. */
+  tokenDelayMs?: number;
+}
+
+export class FakeLoadedModel implements LoadedModel {
+  readonly engine = 'fake';
+  readonly loadMs = 0;
+  readonly contextSize: number;
+  readonly info = { path: 'fake.model', architecture: 'fake', trainContextSize: 1 << 16, vocabularySize: 1 << 16, addBosToken: false };
+  readonly backend = { backend: 'cpu' as const, devices: [], reason: 'the fake engine', attempts: [] };
+  readonly answer: string;
+  readonly tokenDelayMs: number;
+  /** Every prompt a sequence evaluated (what was prefilled), for assertions. */
+  readonly prefilled: number[][] = [];
+
+  constructor(options: FakeEngineOptions = {}) {
+    this.contextSize = options.contextSize ?? 4096;
+    this.answer = options.answer ?? 'Hello from the fake engine.';
+    this.tokenDelayMs = options.tokenDelayMs ?? 0;
+  }
+
+  tokenize(text: string): number[] {
+    return [...text].map((c) => c.charCodeAt(0) + OFFSET);
+  }
+
+  detokenize(tokens: readonly number[]): string {
+    return tokens.filter((t) => t !== EOG).map((t) => String.fromCharCode(t - OFFSET)).join('');
+  }
+
+  isEndOfGeneration(token: number): boolean {
+    return token === EOG;
+  }
+
+  createSequence(): EngineSequence {
+    return new FakeSequence(this);
+  }
+
+  async unload(): Promise<void> {}
+}
+
+class FakeSequence implements EngineSequence {
+  cachedTokens: number[] = [];
+
+  constructor(private readonly model: FakeLoadedModel) {}
+
+  async begin(prompt: readonly number[]): Promise<EngineGeneration> {
+    let common = commonPrefixLength(this.cachedTokens, prompt);
+    if (common === prompt.length) common--;
+    this.model.prefilled.push(prompt.slice(common));
+    this.cachedTokens = [...prompt];
+    const script = [...this.model.tokenize(this.model.answer), EOG];
+    const delay = this.model.tokenDelayMs;
+    const cache = this.cachedTokens;
+    async function* tokens(): AsyncGenerator<number> {
+      for (const token of script) {
+        if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+        cache.push(token);
+        yield token;
+      }
+    }
+    return { reusedTokens: Math.max(common, 0), tokens: tokens() };
+  }
+
+  async clear(): Promise<void> {
+    this.cachedTokens = [];
+  }
+
+  dispose(): void {}
+}

@@ -15,7 +15,9 @@ export function toHttpError(error: unknown): { status: ContentfulStatusCode; bod
     const headers: Record<string, string> = error instanceof QueueFullError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
     const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
     const param = error.code === 'INVALID_OPTION' ? String(error.details.option ?? '') || null : error.code === 'PROMPT_TOO_LONG' ? 'messages' : null;
-    return { status, body: { error: { message: error.message, type, param, code, hint: error.hint } }, headers };
+    // The core's option errors speak of CLI flags; over HTTP the fix is in the request.
+    const hint = error.code === 'INVALID_OPTION' ? `Fix the request's ${param ?? 'body'} and send it again.` : error.hint;
+    return { status, body: { error: { message: error.message, type, param, code, hint } }, headers };
   }
   const message = error instanceof Error ? error.message : String(error);
   return { status: 500, body: { error: { message: `internal error: ${message}`, type: 'server_error', param: null, code: 'internal_error' } }, headers: {} };

@@ -160,7 +160,7 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
     const runner = requireRunner(ctx.host);
     const abort = disconnectSignal(c);
     const stream = runner.complete(body.prompt, generateOptions(body, abort.signal, ctx.timeLimitMs));
-    const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: ctx.modelId };
+    const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: ctx.modelId, system_fingerprint: fingerprint(runner) };
     const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
       whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats }),

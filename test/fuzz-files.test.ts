@@ -1,7 +1,7 @@
 // Hostile model files and configs: thousands of mutated GGUF headers, .pte programs, manifests and
 // export configs. Each case must end in a result or a typed error, in bounded time and memory.
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -65,7 +65,7 @@ describe('GGUF readers', () => {
   it('the real model\'s header, mutated (data kept in place, sparse)', async () => {
     const model = await defaultModelPath();
     const { headerBytes } = await checkGgufHeader(model);
-    const size = (await import('node:fs/promises').then((fs) => fs.stat(model))).size;
+    const { size } = await stat(model);
     const header = (await readFile(model)).subarray(0, headerBytes + 64);
     const path = join(dir, 'real.gguf');
     const outcomes = new Outcomes();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -119,7 +119,7 @@ describe('cross-site requests', () => {
 
 describe('request bodies', () => {
   it('a body over --body-limit is a 413 in OpenAI\'s shape, declared or streamed, and memory comes back', async () => {
-    const rssOf = async () => Number(/VmRSS:\s+(\d+)/.exec(await import('node:fs/promises').then((fs) => fs.readFile(`/proc/${server.child.pid}/status`, 'utf8')))?.[1]) * 1024;
+    const rssOf = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${server.child.pid}/status`, 'utf8'))?.[1]) * 1024;
     const declared = await raw('POST', '/v1/chat/completions', { 'content-type': 'application/json' }, Buffer.alloc(2 * 2 ** 20, 0x20));
     assert.equal(declared.status, 413);
     assert.equal(errorCode(declared), 'request_too_large');

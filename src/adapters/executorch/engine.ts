@@ -1,10 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
 import { BackendUnavailableError, EngineFailedError, ModelCorruptError, ModelIncompleteError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
+import { readTextAtMost } from '../files/file-checks.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
 import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError } from './host-process.js';
 import { requireToolchain, type Toolchain } from './toolchain.js';
@@ -40,13 +40,14 @@ export class ExecuTorchEngine implements Engine {
 /** A tokenizer.json for a 256k vocabulary is about 20 MiB; far larger is not one. */
 const MAX_TOKENIZER_BYTES = 256 * 2 ** 20;
 
-/** The file's text, or undefined when it does not exist; refused (typed) when it is larger than `max`. */
-async function readBoundedText(path: string, max: number): Promise<string | undefined> {
-  const info = await stat(path).catch(() => undefined);
-  if (!info) return undefined;
-  if (!info.isFile()) throw new ModelCorruptError(path, 'it is not a regular file');
-  if (info.size > max) throw new ModelCorruptError(path, `${info.size} bytes, more than a tokenizer file holds`);
-  return readFile(path, 'utf8');
+/** A tokenizer file's text, or undefined when it does not exist; a directory or an oversized file is corrupt. */
+async function readTokenizerFile(path: string): Promise<string | undefined> {
+  try {
+    return await readTextAtMost(path, MAX_TOKENIZER_BYTES);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new ModelCorruptError(path, (error as Error).message);
+  }
 }
 
 function parseJson(path: string, text: string): unknown {
@@ -66,11 +67,11 @@ interface LoadedTokenizer {
 async function loadTokenizer(ptePath: string): Promise<LoadedTokenizer> {
   const dir = dirname(ptePath);
   const tokenizerPath = join(dir, 'tokenizer.json');
-  const json = await readBoundedText(tokenizerPath, MAX_TOKENIZER_BYTES);
+  const json = await readTokenizerFile(tokenizerPath);
   if (json === undefined) throw new ModelIncompleteError(ptePath, 'tokenizer.json');
   const configPath = join(dir, 'tokenizer_config.json');
-  const config = parseJson(configPath, (await readBoundedText(configPath, MAX_TOKENIZER_BYTES)) ?? '{}') as Record<string, unknown>;
-  const template = typeof config.chat_template === 'string' ? config.chat_template : await readBoundedText(join(dir, 'chat_template.jinja'), MAX_TOKENIZER_BYTES);
+  const config = parseJson(configPath, (await readTokenizerFile(configPath)) ?? '{}') as Record<string, unknown>;
+  const template = typeof config.chat_template === 'string' ? config.chat_template : await readTokenizerFile(join(dir, 'chat_template.jinja'));
   const parsed = parseJson(tokenizerPath, json) as { added_tokens?: Array<{ content: string; special: boolean }> };
   let tokenizer: Tokenizer;
   try {

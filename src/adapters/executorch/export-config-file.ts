@@ -1,8 +1,8 @@
-import { readFile, stat } from 'node:fs/promises';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { ExportConfigError } from '../../core/errors.js';
 import { exportConfigSchema, type ExportConfig } from '../../core/export-config.js';
+import { readTextAtMost } from '../files/file-checks.js';
 
 /** Real configs are under 2 KiB; anything far larger is not one. */
 const MAX_CONFIG_BYTES = 1 << 20;
@@ -14,11 +14,8 @@ const MAX_CONFIG_BYTES = 1 << 20;
 export async function loadExportConfig(file: string, overrides: readonly string[] = []): Promise<ExportConfig> {
   let text: string;
   try {
-    const { size } = await stat(file);
-    if (size > MAX_CONFIG_BYTES) throw new ExportConfigError(file, [`the file has ${size} bytes; an export config is a few hundred (at most ${MAX_CONFIG_BYTES})`]);
-    text = await readFile(file, 'utf8');
+    text = await readTextAtMost(file, MAX_CONFIG_BYTES);
   } catch (error) {
-    if (error instanceof ExportConfigError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ExportConfigError(file, ['the file does not exist (configs/ has working examples)']);
     throw new ExportConfigError(file, [`cannot read the file: ${(error as Error).message}`]);
   }

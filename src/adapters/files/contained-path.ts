@@ -10,15 +10,12 @@ function isInside(root: string, path: string): boolean {
 }
 
 /**
- * `root/<name>` for a name that must be one id of the cache grammar: the name
- * is checked first (so "..", "a/b", "" or NUL never reach the filesystem), then
- * the joined path is checked to stay under root.
+ * `root/<name>` for a name that must be one id of the cache grammar. The grammar
+ * admits no separator and no name starting with "." (so never "", "." or ".."),
+ * so the joined path is always one entry directly under root.
  */
 export function childPath(root: string, name: string, what: string): string {
-  assertModelId(name, what);
-  const path = join(root, name);
-  if (!isInside(resolve(root), resolve(path)) || resolve(path) === resolve(root)) throw new PathOutsideRootError(path, root);
-  return path;
+  return join(root, assertModelId(name, what));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { access, open, stat } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import { ModelCorruptError, ModelIsDirectoryError, ModelNotFoundError, ModelNotReadableError } from '../../core/errors.js';
 
 /** Signatures of files people mistake for models, so the error can say what the file is. */
@@ -36,6 +36,21 @@ export async function readFileHead(path: string, length: number): Promise<{ head
   } finally {
     await handle.close();
   }
+}
+
+/** A file larger than what its kind can hold: refused before it is read into memory. */
+export class FileTooLargeError extends Error {
+  constructor(readonly size: number, readonly maxBytes: number) {
+    super(`${size} bytes, more than the ${maxBytes} such a file can hold`);
+  }
+}
+
+/** A regular file's text, refused (FileTooLargeError) past `maxBytes`; fs errors (ENOENT...) pass through. */
+export async function readTextAtMost(path: string, maxBytes: number): Promise<string> {
+  const info = await stat(path);
+  if (!info.isFile()) throw Object.assign(new Error(`${path} is not a regular file`), { code: 'EISDIR' });
+  if (info.size > maxBytes) throw new FileTooLargeError(info.size, maxBytes);
+  return readFile(path, 'utf8');
 }
 
 /** Whether a path exists and is reachable, without throwing. */

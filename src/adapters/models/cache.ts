@@ -1,9 +1,10 @@
-import { lstat, mkdir, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChecksumMismatchError, OnboardError } from '../../core/errors.js';
 import { isModelId } from '../../core/model-id.js';
 import { assertRealPathInside, childPath } from '../files/contained-path.js';
+import { readTextAtMost } from '../files/file-checks.js';
 import { readGguf } from '../gguf/reader.js';
 import { findCatalogEntry } from './catalog.js';
 import { removeQuietly, sha256File } from './files.js';
@@ -99,11 +100,10 @@ export class ModelCache {
         throw new ChecksumMismatchError(options.source.location, options.expectedSha256, sha256);
       }
       const dir = this.dirOf(id);
-      const fileName = childPath(dir, options.fileName, 'model file name');
+      const path = childPath(dir, options.fileName, 'model file name');
       const gguf = await readGguf(tempFile);
       await this.remove(id);
       await mkdir(dir, { recursive: true });
-      const path = fileName;
       await rename(tempFile, path);
       const manifest = manifestFor(id, { ...gguf, path }, sha256, options.source, options.fileName, options.model);
       const manifestTemp = await this.tempPath(`${id}.manifest`);
@@ -146,9 +146,7 @@ export class ModelCache {
       await assertRealPathInside(this.modelsDir, dir);
       const manifestPath = join(dir, MANIFEST);
       await assertRealPathInside(dir, manifestPath);
-      const { size } = await lstat(manifestPath);
-      if (size > MAX_MANIFEST_BYTES) throw new Error(`${size} bytes, more than a manifest holds`);
-      const text = await readFile(manifestPath, 'utf8');
+      const text = await readTextAtMost(manifestPath, MAX_MANIFEST_BYTES);
       const parsed = manifestSchema.safeParse(JSON.parse(text));
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;

@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { ModelFetchError, ModelNotFoundError, NetworkDisabledError, OnboardError, UnknownModelError } from '../../core/errors.js';
-import { assertModelId } from '../../core/model-id.js';
 import { ModelCache, type InstalledModel } from './cache.js';
 import type { GgufManifest } from './manifest.js';
 import { catalog, catalogEntriesOfModel, DEFAULT_MODEL_ID, findCatalogEntry, type CatalogEntry } from './catalog.js';
@@ -48,7 +47,7 @@ export class ModelResolver {
       if (!exists) throw new ModelNotFoundError(path);
       return { path, source: 'local' };
     }
-    assertModelId(spec, 'model id');
+    // The cache refuses an id that is not one of its names (MODEL_ID_INVALID).
     const installed = await this.options.cache.find(spec);
     if (installed) return { path: installed.path, id: spec, source: 'cache' };
     const { model, source } = await this.pull(spec, signal);
@@ -62,7 +61,7 @@ export class ModelResolver {
    */
   async resolveSpec(spec: string = DEFAULT_MODEL_ID, signal?: AbortSignal): Promise<ResolvedSpec> {
     // Paths and catalog ids are artifacts without reading the cache; an installed id after one manifest read.
-    if (!looksLikePath(spec) && assertModelId(spec, 'model name') && !findCatalogEntry(spec) && !(await this.options.cache.find(spec))) {
+    if (!looksLikePath(spec) && !findCatalogEntry(spec) && !(await this.options.cache.find(spec))) {
       const installed = (await this.options.cache.models()).get(spec);
       if (installed?.length) return { kind: 'model', model: spec, artifacts: installed };
       const entry = catalogEntriesOfModel(spec)[0];

@@ -54,13 +54,9 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
 
   app.get('/api/conversations', (c) => c.json(store.listConversations()));
 
-  app.post('/api/conversations', async (c) => {
-    return c.json(store.createConversation(await parseBody(c, conversationInput)), 201);
-  });
+  app.post('/api/conversations', async (c) => c.json(store.createConversation(await parseBody(c, conversationInput)), 201));
 
-  app.get('/api/conversations/:id', (c) => {
-    return c.json(findConversation(c.req.param('id')));
-  });
+  app.get('/api/conversations/:id', (c) => c.json(findConversation(c.req.param('id'))));
 
   app.patch('/api/conversations/:id', async (c) => {
     findConversation(c.req.param('id'));

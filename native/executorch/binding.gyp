@@ -2,12 +2,12 @@
 # against the libraries and headers taken from the executorch wheel: executorch_dir points
 # at that extracted runtime. Node's own headers come with Node (--nodedir), nothing is downloaded.
 {
-  "variables": { "executorch_dir%": "" },
+  "variables": { "executorch_dir%": "", "node_addon_api_targets%": "" },
   "targets": [
     {
       "target_name": "onboard_executorch",
       "sources": ["src/addon.cc", "src/llm_kernels.cc", "src/kernel_check.cc"],
-      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "dependencies": ["<(node_addon_api_targets):node_addon_api_except"],
       "include_dirs": [
         "<(executorch_dir)/include",
         "<(executorch_dir)/include/executorch/runtime/core/portable_type/c10"

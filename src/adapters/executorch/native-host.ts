@@ -1,0 +1,152 @@
+/**
+ * The native ExecuTorch host: a Node process that loads onboard's addon over
+ * ExecuTorch's C++ runtime and serves the engine adapter over stdin/stdout,
+ * with the same JSON-lines protocol as the Python host (docs/executorch-host.md).
+ * A runtime abort (a damaged delegate blob) ends this process, not the app.
+ *
+ * Usage: node native-host.js <path of onboard_executorch.node>
+ */
+import { createRequire } from 'node:module';
+import { createInterface } from 'node:readline';
+import { LogitSampler } from '../../core/logit-sampler.js';
+import type { SamplingOptions } from '../../core/sampling.js';
+import { HOST_PROTOCOL_VERSION } from './host-process.js';
+
+interface NativeProgram {
+  methodNames(): string[];
+  constant(name: string): unknown;
+  forwardInputs(): Array<{ dtype?: number; sizes?: number[] }>;
+  forward(sequence: number, tokens: Int32Array, startPos: number): Float32Array;
+}
+
+interface Addon {
+  backends(): string[];
+  Program: new (path: string, sequences: number) => NativeProgram;
+}
+
+class HostError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** ExecuTorch's ScalarType::Long: token ids and positions are int64. */
+const INT64 = 4;
+
+interface Sequence {
+  position: number;
+  /** The last sampled token, not yet in the KV cache. */
+  pending: number | undefined;
+  /** Tokens in the KV cache, for the repetition penalties. */
+  history: number[];
+  sampler: LogitSampler | undefined;
+}
+
+class NativeHost {
+  private program: NativeProgram | undefined;
+  private sequences: Sequence[] = [];
+  private maxSeqLen = 0;
+
+  constructor(private readonly addon: Addon) {}
+
+  hello(): Record<string, unknown> {
+    return { protocol: HOST_PROTOCOL_VERSION, executorch: 'native', backends: this.addon.backends() };
+  }
+
+  load(request: Record<string, unknown>): Record<string, unknown> {
+    const started = performance.now();
+    try {
+      this.program = new this.addon.Program(String(request.pte), Number(request.sequences ?? 1));
+    } catch (error) {
+      const code = (error as { code?: string }).code === 'NO_FORWARD' ? 'NOT_AN_LLM' : 'LOAD_FAILED';
+      throw new HostError(code, (error as Error).message);
+    }
+    // A language model's forward takes token ids [1, n] and a start position [1], both int64.
+    const inputs = this.program.forwardInputs();
+    if (inputs.length !== 2 || inputs.some((input) => input.dtype !== INT64)) {
+      throw new HostError('NOT_AN_LLM', `forward takes ${inputs.length} input(s) (${JSON.stringify(inputs)}), not int64 token ids and an int64 start position`);
+    }
+    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined }));
+    this.maxSeqLen = Number(request.max_seq_len);
+    return { load_ms: Math.round(performance.now() - started) };
+  }
+
+  prefill(request: Record<string, unknown>): Record<string, unknown> {
+    const sequence = this.sequence(request);
+    const start = Number(request.start_pos);
+    const tokens = request.tokens as number[];
+    if (!Array.isArray(tokens) || tokens.length === 0) throw new HostError('BAD_REQUEST', 'prefill needs at least one token');
+    if (start + tokens.length > this.maxSeqLen) throw new HostError('CONTEXT_FULL', `${start + tokens.length} tokens exceed the program's ${this.maxSeqLen}`);
+    sequence.history = sequence.history.slice(0, start);
+    sequence.sampler = new LogitSampler(request.sampling as SamplingOptions);
+    return { token: this.forwardAndSample(request, sequence, tokens, start) };
+  }
+
+  step(request: Record<string, unknown>): Record<string, unknown> {
+    const sequence = this.sequence(request);
+    if (sequence.pending === undefined) throw new HostError('BAD_REQUEST', 'step before prefill');
+    if (sequence.position >= this.maxSeqLen) throw new HostError('CONTEXT_FULL', `the program holds ${this.maxSeqLen} tokens`);
+    return { token: this.forwardAndSample(request, sequence, [sequence.pending], sequence.position) };
+  }
+
+  private sequence(request: Record<string, unknown>): Sequence {
+    if (!this.program) throw new HostError('NOT_LOADED', 'no program is loaded');
+    const sequence = this.sequences[Number(request.seq ?? 0)];
+    if (!sequence) throw new HostError('BAD_REQUEST', `no sequence ${String(request.seq)}`);
+    return sequence;
+  }
+
+  private forwardAndSample(request: Record<string, unknown>, sequence: Sequence, tokens: number[], start: number): number {
+    let logits: Float32Array;
+    try {
+      logits = this.program!.forward(Number(request.seq ?? 0), Int32Array.from(tokens), start);
+    } catch (error) {
+      throw new HostError('FORWARD_FAILED', (error as Error).message);
+    }
+    sequence.position = start + tokens.length;
+    sequence.history = [...sequence.history.slice(0, start), ...tokens];
+    // Damaged weights load without complaint and then give NaN: refuse them instead of sampling garbage.
+    for (const value of logits) {
+      if (!Number.isFinite(value)) throw new HostError('BAD_LOGITS', 'the forward gave non-finite logits (NaN or Inf): the program\'s weights are damaged, or its numerics overflow');
+    }
+    const token = sequence.sampler!.sample(logits, sequence.history);
+    sequence.pending = token;
+    return token;
+  }
+}
+
+function main(): void {
+  const addonPath = process.argv[2];
+  let addon: Addon | undefined;
+  let loadError: string | undefined;
+  try {
+    addon = createRequire(import.meta.url)(addonPath!) as Addon;
+  } catch (error) {
+    loadError = `the addon ${addonPath} does not load: ${(error as Error).message}`;
+  }
+  const host = addon ? new NativeHost(addon) : undefined;
+  const handlers: Record<string, (request: Record<string, unknown>) => Record<string, unknown>> = host
+    ? { hello: () => host.hello(), load: (r) => host.load(r), prefill: (r) => host.prefill(r), step: (r) => host.step(r) }
+    : {};
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (!line.trim()) return;
+    let request: Record<string, unknown> = {};
+    let reply: Record<string, unknown>;
+    try {
+      request = JSON.parse(line) as Record<string, unknown>;
+      if (loadError) throw new HostError('ADDON_UNAVAILABLE', loadError);
+      const handler = handlers[String(request.op)];
+      if (!handler) throw new HostError('BAD_REQUEST', `unknown op ${JSON.stringify(request.op)}`);
+      reply = { id: request.id, ok: true, ...handler(request) };
+    } catch (error) {
+      const code = error instanceof HostError ? error.code : 'HOST_ERROR';
+      reply = { id: request.id, ok: false, error: { code, message: (error as Error).message } };
+    }
+    process.stdout.write(`${JSON.stringify(reply)}\n`);
+  });
+}
+
+main();

@@ -17,7 +17,7 @@ import { assertFriendly, repoRoot, runCli } from './helpers.js';
 
 const EXPORT_TIMEOUT_MS = 45 * 60_000;
 
-describe('the ExecuTorch engine', { timeout: EXPORT_TIMEOUT_MS }, () => {
+for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch engine on the ${runtime} runtime`, { timeout: EXPORT_TIMEOUT_MS }, () => {
   let model: LoadedModel & { hostPid?: number };
   let runner: ModelRunner;
   const restarts: string[] = [];
@@ -27,7 +27,7 @@ describe('the ExecuTorch engine', { timeout: EXPORT_TIMEOUT_MS }, () => {
     const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
     assert.equal(exported.code, 0, exported.stderr);
     const path = JSON.parse(exported.stdout).model.path as string;
-    model = await new ExecuTorchEngine({ onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, backend: 'auto' });
+    model = await new ExecuTorchEngine({ runtime, onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, backend: 'auto' });
     runner = new ModelRunner(model, 1, { memory: processMemoryProbe, onWarning: () => {} });
   });
   after(async () => {
@@ -54,17 +54,49 @@ describe('the ExecuTorch engine', { timeout: EXPORT_TIMEOUT_MS }, () => {
   });
 
   it('the CLI picks the engine from the file: a .pte runs on ExecuTorch, and --engine llamacpp is refused for it', async () => {
-    const run = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da4w', '--temperature', '0', '--max-tokens', '12', 'What is the capital of France?'], { timeoutMs: 180_000 });
+    const run = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da4w', '--temperature', '0', '--max-tokens', '12', 'What is the capital of France?'], {
+      timeoutMs: 180_000,
+      env: { ONBOARD_EXECUTORCH_RUNTIME: runtime },
+    });
     assert.equal(run.code, 0, run.stderr);
     const { text, stats } = JSON.parse(run.stdout);
     assert.ok(text.trim().length > 0);
     assert.equal(stats.engine, 'executorch');
     assert.match(stats.backendReason, /XnnpackBackend/);
+    assert.match(stats.backendReason, runtime === 'native' ? /native runtime \(no Python\)/ : /Python host/);
 
     const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--engine', 'llamacpp', 'Hi']);
     assert.equal(wrong.code, 2, wrong.stderr);
     assert.match(wrong.stderr, /--engine executorch.*INVALID_OPTION/s);
   });
+
+  it('an abort stops the answer within a token, and the next request runs', async () => {
+    const controller = new AbortController();
+    let tokens = 0;
+    let stop;
+    for await (const chunk of runner.chat([{ role: 'user', content: 'Write a long story about a car.' }], { sampling: { temperature: 0 }, maxTokens: 200, signal: controller.signal })) {
+      if (chunk.type === 'text' && ++tokens === 3) controller.abort();
+      if (chunk.type === 'done') stop = chunk.stats.stopReason;
+    }
+    assert.equal(stop, 'abort');
+    assert.ok(tokens <= 4, `${tokens} chunks after the abort`);
+    let text = '';
+    for await (const chunk of runner.chat([{ role: 'user', content: 'Name a fruit.' }], { sampling: { temperature: 0 }, maxTokens: 6 })) if (chunk.type === 'text') text += chunk.text;
+    assert.ok(text.trim().length > 0);
+  });
+
+  if (runtime === 'native') {
+    it('no Python and no libtorch: the host process maps only the runtime, the addon and system libraries', async () => {
+      const maps = await readFile(`/proc/${model.hostPid}/maps`, 'utf8');
+      const libraries = [...new Set(maps.split('\n').map((line) => line.split(/\s+/)[5] ?? '').filter((path) => path.startsWith('/')))];
+      assert.ok(libraries.some((path) => path.endsWith('onboard_executorch.node')), 'the addon is loaded');
+      assert.ok(libraries.some((path) => path.endsWith('/libexecutorch.so')), 'the runtime is loaded');
+      const forbidden = libraries.filter((path) => /libtorch|libpython|libc10|_C\.|site-packages/.test(path));
+      assert.deepEqual(forbidden, []);
+      const command = await readFile(`/proc/${model.hostPid}/cmdline`, 'utf8');
+      assert.match(command, /node.*native-host\.js/);
+    });
+  }
 
   it('same seed, same answer; control tokens typed by a user stay text', async () => {
     const chat = new ChatSession(runner, {});
@@ -122,11 +154,29 @@ describe('a broken Python environment', () => {
       await chmod(join(venv, 'bin', 'python'), 0o755);
       // Stamped as set up from the current requirements: only running it shows it is broken.
       await writeFile(join(venv, 'onboard-requirements.sha256'), `${createHash('sha256').update(await readFile(REQUIREMENTS_FILE)).digest('hex')}\n`);
-      const result = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_VENV: venv } });
+      const result = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_VENV: venv, ONBOARD_EXECUTORCH_RUNTIME: 'python' } });
       assertFriendly(result, 'TOOLCHAIN_MISSING', 11);
       assert.match(result.stderr, /onboard setup executorch/);
     } finally {
       await rm(venv, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('choosing the ExecuTorch runtime', () => {
+  it('without the native runtime, auto falls back to the Python host and says why; native alone is RUNTIME_MISSING with the way out', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'onboard-no-runtime-'));
+    try {
+      const fallback = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_RUNTIME_DIR: empty }, timeoutMs: 180_000 });
+      assert.equal(fallback.code, 0, fallback.stderr);
+      assert.match(JSON.parse(fallback.stdout).stats.backendReason, /Python host, because the native runtime is not installed/);
+      const missing = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_RUNTIME_DIR: empty, ONBOARD_EXECUTORCH_RUNTIME: 'native' } });
+      assertFriendly(missing, 'RUNTIME_MISSING', 11);
+      assert.match(missing.stderr, /onboard setup runtime/);
+      const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', 'Hi'], { env: { ONBOARD_EXECUTORCH_RUNTIME: 'torch' } });
+      assertFriendly(wrong, 'INVALID_OPTION', 2);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
     }
   });
 });

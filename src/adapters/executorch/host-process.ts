@@ -1,8 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { NativeRuntime } from './native-runtime.js';
-import { PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
+import { PACKAGE_ROOT, PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
 
 /** The protocol version this adapter speaks (native-host.ts, python/onboard_executorch/host.py, docs/executorch-host.md). */
 export const HOST_PROTOCOL_VERSION = 1;
@@ -28,7 +28,8 @@ export interface HostCommand {
   env: NodeJS.ProcessEnv;
 }
 
-const NATIVE_HOST_SCRIPT = fileURLToPath(new URL('./native-host.js', import.meta.url));
+/** Always the compiled script: under tsx (the tests) this module is .ts, and a plain `node` cannot run that. */
+const NATIVE_HOST_SCRIPT = join(PACKAGE_ROOT, 'dist', 'adapters', 'executorch', 'native-host.js');
 
 export function nativeHostCommand(runtime: NativeRuntime): HostCommand {
   return { kind: 'native', command: process.execPath, args: [NATIVE_HOST_SCRIPT, runtime.addonPath], env: process.env };

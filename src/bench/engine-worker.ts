@@ -1,5 +1,6 @@
 // One engine run in a fresh process, on given prompt token ids, greedy, for `npm run bench:executorch`.
-// Usage: node dist/bench/engine-worker.js <executorch|llamacpp> <model path> <ids json> <max tokens> <threads>
+// Usage: node dist/bench/engine-worker.js <native|python|llamacpp> <model path> <ids json> <max tokens> <threads>
+// (native and python: the ExecuTorch engine on that runtime)
 import { readFileSync } from 'node:fs';
 import { ExecuTorchEngine } from '../adapters/executorch/engine.js';
 import { LlamaCppEngine } from '../adapters/llamacpp/engine.js';
@@ -12,7 +13,7 @@ const [kind, modelPath, idsJson, maxTokensArg, threadsArg] = process.argv.slice(
 const prompt = JSON.parse(idsJson!) as number[];
 const maxTokens = Number(maxTokensArg);
 
-const engine = kind === 'executorch' ? new ExecuTorchEngine() : new LlamaCppEngine({ availableMemoryBytes });
+const engine = kind === 'native' || kind === 'python' ? new ExecuTorchEngine({ runtime: kind }) : new LlamaCppEngine({ availableMemoryBytes });
 const model: LoadedModel & { hostPid?: number } = await engine.load({ modelPath: modelPath!, contextSize: 512, threads: Number(threadsArg), backend: 'cpu' });
 const sequence = model.createSequence();
 const started = performance.now();

@@ -1,6 +1,7 @@
-// `npm run bench:executorch`: the ExecuTorch engine against ExecuTorch's own C++ LLM runner
-// (Python bindings) on the same .pte, and ExecuTorch 8da4w against llama.cpp Q4_1 on the
-// default model, in one run, same prompt token ids, greedy, each run in a fresh process.
+// `npm run bench:executorch`: the ExecuTorch engine, on the native runtime and on the Python host,
+// against ExecuTorch's own C++ LLM runner (Python bindings) on the same .pte, and ExecuTorch 8da4w
+// against llama.cpp Q4_1 on the default model, in one run, same prompt token ids, greedy, each
+// run in a fresh process.
 import { execFile } from 'node:child_process';
 import { stat, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,20 +33,20 @@ const probe = await app.openRunner({ model: gguf, contextSize: 256, threads: 1, 
 const ids = tokenizeConversation(probe.model, probe.template, [{ role: 'user', content: BENCH_PROMPT }]);
 await probe.close();
 
-type Kind = 'executorch' | 'runner' | 'llamacpp';
+type Kind = 'native' | 'python' | 'runner' | 'llamacpp';
 async function once(kind: Kind): Promise<RunResult> {
   if (kind === 'runner') {
     const tokenizer = join(pte!.path, '..', 'tokenizer.json');
     const { stdout } = await run(toolchain.python, ['-m', 'onboard_executorch.runner_bench', pte!.path, tokenizer, ids.join(','), String(maxTokens)], { cwd: PYTHON_DIR, env: pythonEnv(), maxBuffer: 1 << 22 });
     return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
   }
-  const { stdout } = await run(process.execPath, [worker, kind, kind === 'executorch' ? pte!.path : gguf, JSON.stringify(ids), String(maxTokens), String(threads)], { maxBuffer: 1 << 22 });
+  const { stdout } = await run(process.execPath, [worker, kind, kind === 'llamacpp' ? gguf : pte!.path, JSON.stringify(ids), String(maxTokens), String(threads)], { maxBuffer: 1 << 22 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
 }
 
 process.stderr.write(`prompt ${ids.length} tokens, ${maxTokens} answer tokens (greedy), ${runs} runs of each, rotating order\n`);
-const results: Record<Kind, RunResult[]> = { executorch: [], runner: [], llamacpp: [] };
-const kinds: Kind[] = ['executorch', 'runner', 'llamacpp'];
+const results: Record<Kind, RunResult[]> = { native: [], python: [], runner: [], llamacpp: [] };
+const kinds: Kind[] = ['native', 'runner', 'python', 'llamacpp'];
 for (let i = 0; i < runs; i++) {
   for (let k = 0; k < kinds.length; k++) {
     const kind = kinds[(i + k) % kinds.length]!;
@@ -73,8 +74,10 @@ const report = {
   promptTokens: ids.length,
   maxTokens,
   threads,
-  engineVsRunner: row('executorch', 'runner'),
-  executorchVsLlamacpp: [...row('executorch', 'llamacpp'), { metric: 'file size (MiB)', executorch: sizes.pteBytes / 2 ** 20, llamacpp: sizes.ggufBytes / 2 ** 20, ratio: sizes.pteBytes / sizes.ggufBytes }],
+  pteMiB: sizes.pteBytes / 2 ** 20,
+  nativeVsRunner: row('native', 'runner'),
+  pythonVsRunner: row('python', 'runner'),
+  nativeVsLlamacpp: [...row('native', 'llamacpp'), { metric: 'file size (MiB)', native: sizes.pteBytes / 2 ** 20, llamacpp: sizes.ggufBytes / 2 ** 20, ratio: sizes.pteBytes / sizes.ggufBytes }],
   raw: results,
 };
 await mkdir('bench-results', { recursive: true });
@@ -83,5 +86,7 @@ const print = (title: string, rows: Array<Record<string, number | string>>, a: s
   process.stdout.write(`\n${title}\n| metric | ${a} | ${b} | ratio |\n|---|---:|---:|---:|\n`);
   for (const r of rows) process.stdout.write(`| ${r.metric} | ${Number(r[a]).toFixed(1)} | ${Number(r[b]).toFixed(1)} | ${Number(r.ratio).toFixed(3)}x |\n`);
 };
-print('onboard ExecuTorch engine vs ExecuTorch C++ runner (same .pte), medians', report.engineVsRunner, 'executorch', 'runner');
-print('ExecuTorch 8da4w vs llama.cpp Q4_1 (default model), medians', report.executorchVsLlamacpp, 'executorch', 'llamacpp');
+print('onboard ExecuTorch engine, native runtime, vs ExecuTorch C++ runner (same .pte), medians', report.nativeVsRunner, 'native', 'runner');
+print('onboard ExecuTorch engine, Python host, vs ExecuTorch C++ runner (same .pte), medians', report.pythonVsRunner, 'python', 'runner');
+print('ExecuTorch 8da4w (native) vs llama.cpp Q4_1 (default model), medians', report.nativeVsLlamacpp, 'native', 'llamacpp');
+process.stdout.write(`\n.pte file ${report.pteMiB.toFixed(1)} MiB: the native engine's peak RSS target is at most ${(report.pteMiB * 1.5 + 100).toFixed(0)} MiB (1.5x the file + 100 MiB)\n`);

@@ -117,7 +117,7 @@ if (executorch) {
   const tokenizer = join(model.path, '..', 'tokenizer.json');
   measures.push(
     async () => [['et-runner', await json<RunResult>(python, ['-m', 'onboard_executorch.runner_bench', model.path, tokenizer, promptTokens.join(','), String(maxTokens)], { cwd: PYTHON_DIR, env: pythonEnv() })]],
-    async () => [['et-engine', await json<RunResult>(process.execPath, [engineWorker, 'executorch', model.path, JSON.stringify(promptTokens), String(maxTokens), String(threads)])]],
+    async () => [['et-engine', await json<RunResult>(process.execPath, [engineWorker, 'native', model.path, JSON.stringify(promptTokens), String(maxTokens), String(threads)])]],
     async () => [['et-run', await viaRun(PTE_ID)]],
     serve(PTE_ID, 'et-serve-first', 'et-serve-fifth'),
   );

@@ -10,6 +10,7 @@
 #include <executorch/runtime/backend/interface.h>
 #include <executorch/runtime/platform/runtime.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -170,7 +171,9 @@ class Program : public Napi::ObjectWrap<Program> {
     return inputs;
   }
 
-  // forward(sequence, tokens: Int32Array, startPos) -> Float32Array, the logits after the last token.
+  // forward(sequence, tokens: Int32Array, startPos, out?: Float32Array) -> Float32Array: the logits after
+  // the last token, written into `out` when it has the vocabulary's length (no allocation per token).
+  // Non-finite logits (damaged weights, overflow) are an error with code BAD_LOGITS, not a row to sample.
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     const int sequence = info[0].As<Napi::Number>().Int32Value();
@@ -196,11 +199,21 @@ class Program : public Napi::ObjectWrap<Program> {
     const auto& logits = result.get()[0].toTensor();
     const ssize_t vocab = logits.size(logits.dim() - 1);
     const ssize_t offset = logits.numel() - vocab;  // a program that returns every position's logits: take the last
-    Napi::Float32Array row = Napi::Float32Array::New(env, vocab);
-    if (logits.scalar_type() == ScalarType::Float) {
-      std::memcpy(row.Data(), logits.const_data_ptr<float>() + offset, vocab * sizeof(float));
+    Napi::Float32Array row;
+    if (info.Length() > 3 && info[3].IsTypedArray() && info[3].As<Napi::Float32Array>().ElementLength() == static_cast<size_t>(vocab)) {
+      row = info[3].As<Napi::Float32Array>();
     } else {
-      for (ssize_t i = 0; i < vocab; ++i) row[static_cast<size_t>(i)] = ToFloat(logits, offset + i);
+      row = Napi::Float32Array::New(env, vocab);
+    }
+    float* out = row.Data();
+    bool finite = true;
+    for (ssize_t i = 0; i < vocab; ++i) {
+      out[i] = ToFloat(logits, offset + i);
+      finite = finite && std::isfinite(out[i]);
+    }
+    if (!finite) {
+      Fail(env, "BAD_LOGITS", "the forward gave non-finite logits (NaN or Inf): the program's weights are damaged, or its numerics overflow");
+      return env.Undefined();
     }
     return row;
   }

@@ -16,7 +16,7 @@ interface NativeProgram {
   methodNames(): string[];
   constant(name: string): unknown;
   forwardInputs(): Array<{ dtype?: number; sizes?: number[] }>;
-  forward(sequence: number, tokens: Int32Array, startPos: number): Float32Array;
+  forward(sequence: number, tokens: Int32Array, startPos: number, out?: Float32Array): Float32Array;
 }
 
 interface Addon {
@@ -43,12 +43,16 @@ interface Sequence {
   /** Tokens in the KV cache, for the repetition penalties. */
   history: number[];
   sampler: LogitSampler | undefined;
+  /** The token after `pending`, computed ahead while the adapter was busy with `pending` (see stepAhead). */
+  ahead: number | undefined;
 }
 
 class NativeHost {
   private program: NativeProgram | undefined;
   private sequences: Sequence[] = [];
   private maxSeqLen = 0;
+  /** One logits row, reused by every forward (the addon writes into it). */
+  private logits: Float32Array = new Float32Array(0);
 
   constructor(private readonly addon: Addon) {}
 
@@ -69,7 +73,7 @@ class NativeHost {
     if (inputs.length !== 2 || inputs.some((input) => input.dtype !== INT64)) {
       throw new HostError('NOT_AN_LLM', `forward takes ${inputs.length} input(s) (${JSON.stringify(inputs)}), not int64 token ids and an int64 start position`);
     }
-    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined }));
+    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined, ahead: undefined }));
     this.maxSeqLen = Number(request.max_seq_len);
     return { load_ms: Math.round(performance.now() - started) };
   }
@@ -80,6 +84,7 @@ class NativeHost {
     const tokens = request.tokens as number[];
     if (!Array.isArray(tokens) || tokens.length === 0) throw new HostError('BAD_REQUEST', 'prefill needs at least one token');
     if (start + tokens.length > this.maxSeqLen) throw new HostError('CONTEXT_FULL', `${start + tokens.length} tokens exceed the program's ${this.maxSeqLen}`);
+    sequence.ahead = undefined;
     sequence.history = sequence.history.slice(0, start);
     sequence.sampler = new LogitSampler(request.sampling as SamplingOptions);
     return { token: this.forwardAndSample(request, sequence, tokens, start) };
@@ -87,9 +92,37 @@ class NativeHost {
 
   step(request: Record<string, unknown>): Record<string, unknown> {
     const sequence = this.sequence(request);
+    if (sequence.ahead !== undefined) {
+      sequence.pending = sequence.ahead;
+      sequence.ahead = undefined;
+      return { token: sequence.pending };
+    }
     if (sequence.pending === undefined) throw new HostError('BAD_REQUEST', 'step before prefill');
     if (sequence.position >= this.maxSeqLen) throw new HostError('CONTEXT_FULL', `the program holds ${this.maxSeqLen} tokens`);
     return { token: this.forwardAndSample(request, sequence, [sequence.pending], sequence.position) };
+  }
+
+  /**
+   * Runs after a token's reply is written: evaluates that token and samples the
+   * next, so the next `step` is answered at once and the adapter's round trip
+   * overlaps the forward. Nearly every token is followed by a step; when one is
+   * not (a stop, an abort, a new prompt), the position written ahead is simply
+   * overwritten by the next prefill, which names its own start. Exactly the same
+   * tokens and sampler draws as stepping one by one.
+   */
+  stepAhead(request: Record<string, unknown>): void {
+    const sequence = this.sequences[Number(request.seq ?? 0)];
+    if (!sequence || sequence.pending === undefined || sequence.ahead !== undefined || sequence.position >= this.maxSeqLen) return;
+    const { pending, position } = sequence;
+    const kept = sequence.history.length;
+    try {
+      sequence.ahead = this.forwardAndSample(request, sequence, [pending], position);
+      sequence.pending = pending; // what the adapter holds until it steps
+    } catch {
+      // The real step meets the same failure and reports it.
+      Object.assign(sequence, { pending, position, ahead: undefined });
+      sequence.history.length = kept;
+    }
   }
 
   private sequence(request: Record<string, unknown>): Sequence {
@@ -100,18 +133,16 @@ class NativeHost {
   }
 
   private forwardAndSample(request: Record<string, unknown>, sequence: Sequence, tokens: number[], start: number): number {
-    let logits: Float32Array;
     try {
-      logits = this.program!.forward(Number(request.seq ?? 0), Int32Array.from(tokens), start);
+      // Damaged weights load without complaint and then give NaN: the addon refuses those (BAD_LOGITS).
+      this.logits = this.program!.forward(Number(request.seq ?? 0), Int32Array.from(tokens), start, this.logits);
     } catch (error) {
-      throw new HostError('FORWARD_FAILED', (error as Error).message);
+      throw new HostError((error as { code?: string }).code === 'BAD_LOGITS' ? 'BAD_LOGITS' : 'FORWARD_FAILED', (error as Error).message);
     }
+    const logits = this.logits;
     sequence.position = start + tokens.length;
-    sequence.history = [...sequence.history.slice(0, start), ...tokens];
-    // Damaged weights load without complaint and then give NaN: refuse them instead of sampling garbage.
-    for (const value of logits) {
-      if (!Number.isFinite(value)) throw new HostError('BAD_LOGITS', 'the forward gave non-finite logits (NaN or Inf): the program\'s weights are damaged, or its numerics overflow');
-    }
+    sequence.history.length = Math.min(sequence.history.length, start);
+    sequence.history.push(...tokens);
     const token = sequence.sampler!.sample(logits, sequence.history);
     sequence.pending = token;
     return token;
@@ -145,7 +176,9 @@ function main(): void {
       const code = error instanceof HostError ? error.code : 'HOST_ERROR';
       reply = { id: request.id, ok: false, error: { code, message: (error as Error).message } };
     }
+    // Pipes to stdout are synchronous on Linux: the reply is out before the next forward starts.
     process.stdout.write(`${JSON.stringify(reply)}\n`);
+    if (host && reply.ok && (request.op === 'prefill' || request.op === 'step')) host.stepAhead(request);
   });
 }
 

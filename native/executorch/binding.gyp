@@ -14,7 +14,7 @@
       ],
       "defines": ["C10_USING_CUSTOM_GENERATED_MACROS", "ET_EVENT_TRACER_ENABLED", "ET_USE_THREADPOOL"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fexceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-march=native", "-fopenmp-simd", "-fexceptions"],
       "libraries": [
         "-L<(executorch_dir)/lib",
         "-Wl,-rpath,<(executorch_dir)/lib",

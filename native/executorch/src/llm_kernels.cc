@@ -50,8 +50,11 @@ Tensor& update_cache_out(KernelRuntimeContext& ctx, const Tensor& value, Tensor&
 
 namespace {
 
+// The reduction is declared reorderable (-fopenmp-simd), so it vectorizes instead of
+// waiting on one add per element.
 float dot(const float* a, const float* b, int64_t n) {
   float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
   return sum;
 }
@@ -98,37 +101,58 @@ Tensor& custom_sdpa_out(KernelRuntimeContext& ctx, const Tensor& q, const Tensor
   float* od = out.mutable_data_ptr<float>();
   const auto qs = q.strides(), ks = k.strides(), vs = v.strides(), os = out.strides();
 
-  // One work item is one query row of one head; a chunk holds enough rows to be worth a thread.
-  const int64_t rows = batch * q_heads * seq;
-  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, keys * dim));
-  executorch::extension::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(keys);
-    std::vector<float> acc(dim);
-    for (int64_t row = begin; row < end; ++row) {
-      const int64_t s = row % seq, h = (row / seq) % q_heads, b = row / (seq * q_heads);
-      const int64_t kvh = h / group;
+  // One work item is one query position of one key/value head, with the `group` query heads that
+  // share it: each key and value row is read once for all of them. A chunk holds enough items to be
+  // worth waking a thread for (a decode step's few items run on this one).
+  const int64_t items = batch * kv_heads * seq;
+  const int64_t grain = std::max<int64_t>(1, 262144 / std::max<int64_t>(1, keys * dim * group));
+  executorch::extension::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores(group * keys);
+    std::vector<float> acc(group * dim);
+    std::vector<float> best(group), total(group);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t s = item % seq, kvh = (item / seq) % kv_heads, b = item / (seq * kv_heads);
       const int64_t visible = is_causal ? start_pos + s + 1 : keys;
-      const float* qrow = qd + b * qs[0] + s * qs[1] + h * qs[2];
-      float best = -std::numeric_limits<float>::infinity();
+      const float* qrows = qd + b * qs[0] + s * qs[1] + kvh * group * qs[2];
+      std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
       for (int64_t j = 0; j < visible; ++j) {
-        float score = dot(qrow, kd + b * ks[0] + j * ks[1] + kvh * ks[2], dim) * factor;
-        if (mask) score += mask[s * mask_stride + j];
-        scores[j] = score;
-        best = std::max(best, score);
-      }
-      std::fill(acc.begin(), acc.end(), 0.f);
-      float total = 0.f;
-      if (best != -std::numeric_limits<float>::infinity()) {
-        for (int64_t j = 0; j < visible; ++j) {
-          const float weight = std::exp(scores[j] - best);
-          total += weight;
-          const float* vrow = vd + b * vs[0] + j * vs[1] + kvh * vs[2];
-          for (int64_t d = 0; d < dim; ++d) acc[d] += weight * vrow[d];
+        const float* krow = kd + b * ks[0] + j * ks[1] + kvh * ks[2];
+        const float bias = mask ? mask[s * mask_stride + j] : 0.f;
+        for (int64_t g = 0; g < group; ++g) {
+          const float score = dot(qrows + g * qs[2], krow, dim) * factor + bias;
+          scores[g * keys + j] = score;
+          best[g] = std::max(best[g], score);
         }
       }
-      float* orow = od + b * os[0] + s * os[1] + h * os[2];
-      const float inverse = total > 0.f ? 1.f / total : 0.f;
-      for (int64_t d = 0; d < dim; ++d) orow[d] = acc[d] * inverse;
+      std::fill(acc.begin(), acc.end(), 0.f);
+      std::fill(total.begin(), total.end(), 0.f);
+      for (int64_t g = 0; g < group; ++g) {
+        if (best[g] == -std::numeric_limits<float>::infinity()) continue;  // every key masked out: zeros
+        float* row = scores.data() + g * keys;
+        const float top = best[g];
+        float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+        for (int64_t j = 0; j < visible; ++j) {
+          row[j] = std::exp(row[j] - top);
+          sum += row[j];
+        }
+        total[g] = sum;
+      }
+      for (int64_t j = 0; j < visible; ++j) {
+        const float* vrow = vd + b * vs[0] + j * vs[1] + kvh * vs[2];
+        for (int64_t g = 0; g < group; ++g) {
+          if (total[g] == 0.f) continue;
+          const float weight = scores[g * keys + j];
+          float* a = acc.data() + g * dim;
+#pragma omp simd
+          for (int64_t d = 0; d < dim; ++d) a[d] += weight * vrow[d];
+        }
+      }
+      for (int64_t g = 0; g < group; ++g) {
+        float* orow = od + b * os[0] + s * os[1] + (kvh * group + g) * os[2];
+        const float inverse = total[g] > 0.f ? 1.f / total[g] : 0.f;
+        for (int64_t d = 0; d < dim; ++d) orow[d] = acc[g * dim + d] * inverse;
+      }
     }
   });
   return out;

@@ -39,6 +39,7 @@ const result: RunResult = {
   decodeTokens: count,
   decodeTokensPerSecond: (count - 1) / ((last - first) / 1000),
   peakRssBytes: peakRssBytes() + hostRss,
+  ...(hostRss ? { hostPeakRssBytes: hostRss } : {}),
 };
 await model.unload();
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -7,6 +7,8 @@ export interface RunResult {
   decodeTokens: number;
   decodeTokensPerSecond: number;
   peakRssBytes: number;
+  /** Where the engine runs in a host process of its own: that process's peak RSS alone (included in peakRssBytes). */
+  hostPeakRssBytes?: number;
   /** Multi-turn case (onboard only): turn 8 with KV-cache reuse vs the same prompt prefilled from scratch. */
   multiTurn?: { turn: number; promptTokens: number; reuseTtftMs: number; reusePrefillTokens: number; fullTtftMs: number; fullPrefillTokens: number };
 }

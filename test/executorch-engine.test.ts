@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { REQUIREMENTS_FILE } from '../src/adapters/executorch/toolchain.js';
 import { assertFriendly, repoRoot, runCli } from './helpers.js';
 
@@ -27,6 +28,7 @@ for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch en
     const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
     assert.equal(exported.code, 0, exported.stderr);
     const path = JSON.parse(exported.stdout).model.path as string;
+    if (runtime === 'native') await setupNativeRuntime({ log: () => {} }); // a no-op when installed
     model = await new ExecuTorchEngine({ runtime, onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, backend: 'auto' });
     runner = new ModelRunner(model, 1, { memory: processMemoryProbe, onWarning: () => {} });
   });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { requireNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
+import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../src/adapters/executorch/toolchain.js';
 import { seededRandom } from '../src/core/logit-sampler.js';
 
@@ -26,7 +26,7 @@ function maxDifference(a: Float32Array, b: readonly number[]): number {
 
 describe('the native fused LLM kernels', () => {
   it('match ExecuTorch\'s own kernels on random inputs', async () => {
-    const runtime = await requireNativeRuntime();
+    const runtime = await setupNativeRuntime({ log: () => {} }); // a no-op when installed
     const toolchain = await requireToolchain();
     const kernels = (createRequire(import.meta.url)(runtime.addonPath) as { kernelsForTest: KernelsForTest }).kernelsForTest;
 
@@ -73,7 +73,7 @@ describe('the native fused LLM kernels', () => {
   });
 
   it('refuse positions outside the cache with an error, not a crash', async () => {
-    const runtime = await requireNativeRuntime();
+    const runtime = await setupNativeRuntime({ log: () => {} }); // a no-op when installed
     const kernels = (createRequire(import.meta.url)(runtime.addonPath) as { kernelsForTest: KernelsForTest }).kernelsForTest;
     assert.throws(() => kernels.updateCache(tensor([1, 4, 2, 8]), [1, 4, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], 6), /refused/);
     const q = tensor([1, 4, 2, 8]);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { nativeRuntimeState } from '../../../adapters/executorch/native-runtime.js';
 import { toolchainState, venvDir } from '../../../adapters/executorch/toolchain.js';
 import { detectBackends } from '../../../adapters/llamacpp/runtime.js';
 import { hostInfo, pythonInfo } from '../../../adapters/system/host-info.js';
@@ -18,7 +19,7 @@ export function registerDoctor(program: Command, app: () => App): void {
     .option('--json', 'machine-readable output')
     .option('--no-verify', 'skip re-hashing the cached models')
     .action(async (flags: { json?: boolean; verify: boolean }) => {
-      const [host, backends, python, cached, toolchain] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(venvDir()), app().cache.list(), toolchainState()]);
+      const [host, backends, python, cached, toolchain, runtime] = await Promise.all([hostInfo(), detectBackends(), pythonInfo(venvDir()), app().cache.list(), toolchainState(), nativeRuntimeState()]);
       const groups = groupByModel(cached.models);
       const plan = planBackends('auto', backends);
       const device = await detectDevice(backends);
@@ -50,6 +51,7 @@ export function registerDoctor(program: Command, app: () => App): void {
         cache: { dir: app().cache.root, models, problems: cached.problems },
         python,
         toolchain,
+        executorchRuntime: runtime,
       };
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -72,6 +74,7 @@ export function registerDoctor(program: Command, app: () => App): void {
           ...c.skipped.map((s) => `             skips ${s.artifact} on ${s.backend}: ${s.reason}`),
         ]),
         `python     ${python.version ? `${python.version} (${python.python})` : python.problem}`,
+        `runtime    ${runtime.state === 'ready' ? `native ExecuTorch ${runtime.version} (${runtime.addonPath}): .pte files run without Python` : `native ExecuTorch runtime missing: ${runtime.reason} (run \`onboard setup runtime\`)`}`,
         `executorch ${python.executorch && toolchain.state === 'ready' ? `${python.executorch} in ${toolchain.venvDir} (export ready)` : `toolchain ${toolchain.state}${'reason' in toolchain ? `: ${toolchain.reason}` : ''} (run \`onboard setup executorch\` to export models)`}`,
       ];
       out(`${lines.join('\n')}\n`);

@@ -135,8 +135,10 @@ function summarize(path: string, fileSize: number, head: Buffer, bytes: Uint8Arr
 
   const methods = program.tables(ProgramField.executionPlan).map((plan) => readMethod(plan, segments));
   const metadata: Record<string, unknown> = {};
-  for (const method of methods.filter((m) => m.isConstant && m.outputs.length === 1)) {
-    metadata[method.name] = plainValue(method.outputs[0]!);
+  // Whatever a metadata method returns: one value, or a list when it returns several.
+  for (const method of methods.filter((m) => m.isConstant)) {
+    const values = method.outputs.map(plainValue);
+    metadata[method.name] = values.length === 1 ? values[0] : values;
   }
 
   return {
@@ -249,8 +251,11 @@ function constantBytes(program: Table, segments: Array<{ size: number }>): numbe
   return program.tables(ProgramField.constantBuffer).reduce((sum, b) => sum + b.vectorLength(BufferField.storage), 0);
 }
 
+/** A scalar or list as itself; a tensor as its type and shape (its values are in the constant data, which the reader does not decode). */
 function plainValue(value: PteValue): unknown {
-  return 'value' in value ? value.value : value.kind;
+  if ('value' in value) return value.value;
+  if (value.kind === 'tensor') return `${value.dtype}[${value.shape.join(', ')}] tensor`;
+  return value.kind;
 }
 
 function llmMetadata(metadata: Record<string, unknown>): PteLlmMetadata {

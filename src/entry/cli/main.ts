@@ -39,13 +39,15 @@ Environment:
   HF_ENDPOINT         Hugging Face hub address (default https://huggingface.co)
   HF_TOKEN            token for gated or private hub repositories
   ONBOARD_PYTHON      Python used to fetch PyPI wheels (default python3)
+  ONBOARD_RUNTIME_DIR where the native ExecuTorch runtime lives (default ~/.cache/onboard/runtime)
+  ONBOARD_EXECUTORCH_RUNTIME  auto (default), native or python: what runs a .pte
   ONBOARD_OFFLINE=1   never reach the network (as --offline)
   ONBOARD_DEBUG=1     print stack traces
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
 5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed,
-9 queue full, 10 bad export config or source, 11 export backend or toolchain
-missing, 12 export failed, 13 conversation database unusable, 14 address in
+9 queue full, 10 bad export config or source, 11 export backend, toolchain or
+runtime missing, 12 export failed, 13 conversation database unusable, 14 address in
 use, 130 cancelled.`,
   );
 

@@ -30,8 +30,8 @@ export function pteRows(pte: PteSummary): Rows {
     ['file', `${pte.path} (${formatBytes(pte.fileSize)})`],
     ['format', `ExecuTorch program ${pte.fileIdentifier}, schema version ${pte.schemaVersion}`],
     ['program', `${formatBytes(pte.programBytes)} FlatBuffer; ${pte.segments.length} segment(s) from byte ${pte.segmentBaseOffset}, ${formatBytes(pte.segments.reduce((sum, s) => sum + s.size, 0))} in all`],
-    ['named data', `${pte.namedDataKeys} entries (weights shared with delegates)`],
-    ['constants', formatBytes(pte.constantBytes)],
+    ['named data', pte.namedDataKeys > 0 ? `${pte.namedDataKeys} entries (data the delegates load by key)` : 'none'],
+    ['constants', pte.constantBytes > 0 ? formatBytes(pte.constantBytes) : pte.backends.length > 0 && pte.namedDataKeys === 0 ? 'none (the weights are inside the delegate blobs)' : 'none'],
     ['backends', pte.backends.join(', ') || 'none (portable kernels only)'],
   ];
   const llm = pte.llm;

@@ -56,10 +56,20 @@ export class ExecuTorchEngine implements Engine {
   async load(options: LoadOptions): Promise<LoadedModel> {
     const pte = await readPte(options.modelPath);
     const tokenizer = await loadTokenizer(options.modelPath);
-    const { host, why } = await chooseHost(this.options.runtime ?? runtimeFromEnv());
+    const requested = this.options.runtime ?? runtimeFromEnv();
+    const { host, why } = await chooseHost(requested);
     const started = performance.now();
-    const model = new ExecuTorchModel(options, pte, tokenizer, host, why, this.options);
-    await model.start();
+    let model = new ExecuTorchModel(options, pte, tokenizer, host, why, this.options);
+    try {
+      await model.start();
+    } catch (error) {
+      // A program calling a kernel only the Python side has: auto runs it there, and says so.
+      const python = await toolchainState();
+      if (requested !== 'auto' || host.kind !== 'native' || !/OperatorMissing/.test((error as Error).message) || python.state !== 'ready') throw error;
+      const missing = /Missing operator: ?([\w:.]+)/.exec((error as Error).message)?.[1] ?? 'a kernel it calls';
+      model = new ExecuTorchModel(options, pte, tokenizer, pythonHostCommand(python), `the Python host, because the native runtime lacks ${missing}`, this.options);
+      await model.start();
+    }
     model.loadMs = Math.round(performance.now() - started);
     return model;
   }

@@ -1,5 +1,5 @@
 // `npm run bench:parity`: teacher-forced top-1 agreement per position, on one fixed text, between
-// the fp32 and 8da4w .pte (ExecuTorch runtime), llama.cpp on the Q4_1 GGUF, and transformers on
+// the fp32 and 8da4w .pte (ExecuTorch's Python runtime and onboard's native one), llama.cpp on the Q4_1 GGUF, and transformers on
 // the same GGUF weights dequantized. Needs both exports in the cache (configs/smollm2-135m-*.yaml).
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -8,17 +8,19 @@ import { promisify } from 'node:util';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../adapters/executorch/toolchain.js';
 import { createApp } from '../composition.js';
+import { nativeTop1 } from './native-top1.js';
 
 const run = promisify(execFile);
 const app = createApp();
 const gguf = (await app.resolver.resolve()).path;
 const toolchain = await requireToolchain();
 
-async function pteTop1(id: string): Promise<{ ids: number[]; pte: number[]; transformers: number[] }> {
+async function pteTop1(id: string): Promise<{ ids: number[]; pte: number[]; native: number[]; transformers: number[] }> {
   const installed = await app.cache.find(id);
   if (!installed) throw new Error(`${id} is not in the cache: run \`onboard export -c configs/${id}.yaml\` first`);
   const { stdout } = await run(toolchain.python, ['-m', 'onboard_executorch.parity', '--top1', installed.path, join(installed.path, '..', 'tokenizer.json'), gguf], { cwd: PYTHON_DIR, env: pythonEnv(), maxBuffer: 1 << 24 });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as { ids: number[]; pte: number[]; transformers: number[] };
+  const python = JSON.parse(stdout.trim().split('\n').at(-1)!) as { ids: number[]; pte: number[]; transformers: number[] };
+  return { ...python, native: await nativeTop1(installed.path, python.ids) };
 }
 
 /** llama.cpp's greedy next token after each position, in one evaluation. */
@@ -37,8 +39,11 @@ const fp32 = await pteTop1('smollm2-135m-xnnpack-fp32');
 const q = await pteTop1('smollm2-135m-xnnpack-8da4w');
 const cpp = await llamaCppTop1(q.ids);
 const rows: Array<[string, number]> = [
-  ['ExecuTorch fp32 .pte vs transformers (same weights)', agreement(fp32.pte, fp32.transformers)],
-  ['ExecuTorch 8da4w .pte vs transformers', agreement(q.pte, q.transformers)],
+  ['ExecuTorch fp32 .pte vs transformers (same weights), Python runtime', agreement(fp32.pte, fp32.transformers)],
+  ['ExecuTorch fp32 .pte vs transformers (same weights), native runtime', agreement(fp32.native, fp32.transformers)],
+  ['ExecuTorch 8da4w .pte vs transformers, Python runtime', agreement(q.pte, q.transformers)],
+  ['ExecuTorch 8da4w .pte vs transformers, native runtime', agreement(q.native, q.transformers)],
+  ['ExecuTorch 8da4w .pte, native vs Python runtime', agreement(q.native, q.pte)],
   ['llama.cpp Q4_1 GGUF vs transformers', agreement(cpp, q.transformers)],
   ['ExecuTorch 8da4w vs llama.cpp Q4_1 (the two engines on the default model)', agreement(q.pte, cpp)],
 ];

@@ -256,7 +256,7 @@ export class ExportBackendUnavailableError extends OnboardError {
 /** The Python toolchain (virtual environment with executorch) is not set up. */
 export class ToolchainMissingError extends OnboardError {
   constructor(reason: string) {
-    super('TOOLCHAIN_MISSING', `The ExecuTorch toolchain is not set up: ${reason}`, 'Run `onboard setup executorch` (it creates .venv with the pinned packages; safe to re-run).', { reason });
+    super('TOOLCHAIN_MISSING', `The ExecuTorch toolchain is not set up: ${reason}`, "Run `onboard setup executorch` (it creates the virtual environment with the pinned packages in the model cache's toolchain/ folder, or $ONBOARD_VENV; safe to re-run).", { reason });
   }
 }
 

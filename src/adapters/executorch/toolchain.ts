@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ToolchainMissingError } from '../../core/errors.js';
 import { pathExists } from '../files/file-checks.js';
+import { defaultCacheDir } from '../models/cache.js';
 
 /** The package root: dist/adapters/executorch or src/adapters/executorch, three levels up. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -21,9 +23,15 @@ export type ToolchainState =
   | { state: 'ready'; venvDir: string; python: string }
   | { state: 'missing' | 'outdated'; venvDir: string; reason: string };
 
-/** `$ONBOARD_VENV`, else `.venv` in the package root. */
+/**
+ * `$ONBOARD_VENV`, else `toolchain/venv-<requirements hash>` in the model cache's root: per
+ * user, shared by every checkout and install of onboard that pins the same packages (about
+ * 4 GB, so it is not paid again per install), while an install pinning others gets its own.
+ */
 export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ONBOARD_VENV ? resolve(env.ONBOARD_VENV) : join(PACKAGE_ROOT, '.venv');
+  if (env.ONBOARD_VENV) return resolve(env.ONBOARD_VENV);
+  const pins = createHash('sha256').update(readFileSync(REQUIREMENTS_FILE)).digest('hex').slice(0, 12);
+  return join(defaultCacheDir(env), 'toolchain', `venv-${pins}`);
 }
 
 async function requirementsHash(): Promise<string> {

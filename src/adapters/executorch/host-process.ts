@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import type { NativeRuntime } from './native-runtime.js';
 import { PACKAGE_ROOT, PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
 
-/** The protocol version this adapter speaks (native-host.ts, python/onboard_executorch/host.py, docs/executorch-host.md). */
-export const HOST_PROTOCOL_VERSION = 1;
+export { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 
 export class HostRequestError extends Error {
   constructor(

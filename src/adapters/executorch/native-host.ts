@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { LogitSampler } from '../../core/logit-sampler.js';
 import type { SamplingOptions } from '../../core/sampling.js';
-import { HOST_PROTOCOL_VERSION } from './host-process.js';
+import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 
 interface NativeProgram {
   methodNames(): string[];

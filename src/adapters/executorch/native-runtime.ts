@@ -146,8 +146,10 @@ async function buildAddon(executorchDir: string, addonPath: string, log: (line: 
     if (!(await pathExists(join(nodeDir, 'include', 'node', 'node_api.h')))) throw new RuntimeMissingError(`Node's headers are not in ${join(nodeDir, 'include', 'node')} (Debian: apt-get install libnode-dev)`);
     const require = createRequire(import.meta.url);
     const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js');
-    // Its `targets` export is relative to the current folder; the build runs elsewhere.
-    const addonApiTargets = join(dirname(require.resolve('node-addon-api/package.json')), 'node_addon_api.gyp');
+    // node-addon-api's gyp target goes into the build folder too: gyp writes its outputs at the
+    // target's path relative to the build, which must not climb out of it.
+    await cp(dirname(require.resolve('node-addon-api/package.json')), join(work, 'node-addon-api'), { recursive: true });
+    const addonApiTargets = join(work, 'node-addon-api', 'node_addon_api.gyp');
     log(`building the ExecuTorch addon with node-gyp (g++; seconds to a minute)`);
     await run(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, `--executorch_dir=${executorchDir}`, `--node_addon_api_targets=${addonApiTargets}`, '-j', 'max'], work, log);
     await mkdir(dirname(addonPath), { recursive: true });

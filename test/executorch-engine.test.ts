@@ -8,12 +8,13 @@ import type { LoadedModel } from '../src/core/engine.js';
 import { OnboardError } from '../src/core/errors.js';
 import { ModelRunner } from '../src/core/model-runner.js';
 import { processMemoryProbe } from '../src/adapters/system/process-memory.js';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
-import { REQUIREMENTS_FILE } from '../src/adapters/executorch/toolchain.js';
+import { REQUIREMENTS_FILE, venvDir } from '../src/adapters/executorch/toolchain.js';
 import { assertFriendly, repoRoot, runCli } from './helpers.js';
 
 const EXPORT_TIMEOUT_MS = 45 * 60_000;
@@ -179,6 +180,29 @@ describe('choosing the ExecuTorch runtime', () => {
       assertFriendly(wrong, 'INVALID_OPTION', 2);
     } finally {
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a .pte that is not a language model', () => {
+  it('is MODEL_NOT_AN_LLM, saying what its forward takes, before any host starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'onboard-not-llm-'));
+    try {
+      // A real ExecuTorch program, made here with the toolchain: one linear layer over a float tensor.
+      const program = join(dir, 'linear.pte');
+      const made = spawnSync(join(venvDir(), 'bin', 'python'), ['-c', [
+        'import sys, torch',
+        'from executorch.exir import to_edge',
+        'model = torch.nn.Linear(4, 2).eval()',
+        'exported = torch.export.export(model, (torch.randn(1, 4),))',
+        'open(sys.argv[1], "wb").write(to_edge(exported).to_executorch().buffer)',
+      ].join('\n'), program], { encoding: 'utf8', timeout: 300_000 });
+      assert.equal(made.status, 0, made.stderr.slice(-2000));
+      const result = await runCli(['run', '--model', program, 'Hi']);
+      assertFriendly(result, 'MODEL_NOT_AN_LLM', 3);
+      assert.match(result.stderr, /forward takes float32\[1, 4\]/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'MODEL_NOT_A_MODEL_FILE'
   | 'MODEL_CORRUPT'
   | 'MODEL_INCOMPLETE'
+  | 'MODEL_NOT_AN_LLM'
   | 'MODEL_UNSUPPORTED_ARCHITECTURE'
   | 'MODEL_UNKNOWN'
   | 'MODEL_ID_INVALID'
@@ -43,6 +44,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   MODEL_NOT_A_MODEL_FILE: 3,
   MODEL_CORRUPT: 3,
   MODEL_INCOMPLETE: 3,
+  MODEL_NOT_AN_LLM: 3,
   MODEL_UNSUPPORTED_ARCHITECTURE: 3,
   MODEL_UNKNOWN: 3,
   MODEL_ID_INVALID: 2,
@@ -116,6 +118,13 @@ export class NotAModelFileError extends OnboardError {
 export class ModelCorruptError extends OnboardError {
   constructor(readonly path: string, readonly reason: string) {
     super('MODEL_CORRUPT', `Model file is truncated or corrupt: ${path} (${reason})`, 'Download it again: `onboard models rm <id>` then `onboard models pull <id>`, or copy the file again.', { path, reason });
+  }
+}
+
+/** A sound ExecuTorch program that is not a language model onboard can chat with. */
+export class ModelNotAnLlmError extends OnboardError {
+  constructor(readonly path: string, readonly reason: string) {
+    super('MODEL_NOT_AN_LLM', `${path} is an ExecuTorch program, but not a language model: ${reason}`, 'Pass a .pte exported for text generation (`onboard export`, or ExecuTorch\'s export_llm): its forward takes token ids and a start position; `onboard inspect <file>` shows what this one takes.', { path, reason });
   }
 }
 

@@ -1,7 +1,7 @@
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelCorruptError, ModelIncompleteError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
+import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelCorruptError, ModelIncompleteError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readTextAtMost } from '../files/file-checks.js';
@@ -55,6 +55,7 @@ export class ExecuTorchEngine implements Engine {
 
   async load(options: LoadOptions): Promise<LoadedModel> {
     const pte = await readPte(options.modelPath);
+    assertLanguageModel(options.modelPath, pte);
     const tokenizer = await loadTokenizer(options.modelPath);
     const requested = this.options.runtime ?? runtimeFromEnv();
     const { host, why } = await chooseHost(requested);
@@ -73,6 +74,19 @@ export class ExecuTorchEngine implements Engine {
     model.loadMs = Math.round(performance.now() - started);
     return model;
   }
+}
+
+/**
+ * A program onboard can chat with: a `forward` that takes int64 token ids [1, n] and an int64
+ * start position [1], as ExecuTorch's LLM exporter writes it. Checked from the file, before a
+ * host starts, so a classifier or an encoder gets a clear error instead of a failed forward.
+ */
+function assertLanguageModel(path: string, pte: PteSummary): void {
+  const forward = pte.methods.find((method) => method.name === 'forward');
+  if (!forward) throw new ModelNotAnLlmError(path, `it has no forward method (methods: ${pte.methods.map((m) => m.name).join(', ') || 'none'})`);
+  const takes = forward.inputs.map((input) => (input.kind === 'tensor' ? `${input.dtype}[${input.shape.join(', ')}]` : input.kind));
+  const tokenLike = forward.inputs.length === 2 && forward.inputs.every((input) => input.kind === 'tensor' && input.dtype === 'int64');
+  if (!tokenLike) throw new ModelNotAnLlmError(path, `its forward takes ${takes.join(', ') || 'nothing'}, not int64 token ids and an int64 start position`);
 }
 
 /** A tokenizer.json for a 256k vocabulary is about 20 MiB; far larger is not one. */

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { RuntimeMissingError } from '../../core/errors.js';
 import { pathExists } from '../files/file-checks.js';
-import { defaultCacheDir } from '../models/cache.js';
+import { userCacheDir } from '../system/user-cache.js';
 import { removeQuietly } from '../models/files.js';
 import { silentProgress } from '../models/progress.js';
 import { extractMembers, withDownloadedWheel } from '../models/pypi-wheel.js';
@@ -35,11 +35,11 @@ export async function executorchVersion(): Promise<string> {
 }
 
 /**
- * `$ONBOARD_RUNTIME_DIR`, else `runtime/` in the model cache's root: per user,
- * shared by every checkout and install of onboard.
+ * `$ONBOARD_RUNTIME_DIR`, else `runtime/` in the user's onboard cache folder (where the model
+ * cache lives by default, see userCacheDir): per user, shared by every checkout and install.
  */
 export function runtimeRoot(env: NodeJS.ProcessEnv = process.env): string {
-  return env.ONBOARD_RUNTIME_DIR ? resolve(env.ONBOARD_RUNTIME_DIR) : join(defaultCacheDir(env), 'runtime');
+  return env.ONBOARD_RUNTIME_DIR ? resolve(env.ONBOARD_RUNTIME_DIR) : join(userCacheDir(env), 'runtime');
 }
 
 /** A hash of the addon's sources: a changed addon builds into a new folder, an old onboard keeps its own. */

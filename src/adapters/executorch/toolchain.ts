@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ToolchainMissingError } from '../../core/errors.js';
 import { pathExists } from '../files/file-checks.js';
-import { defaultCacheDir } from '../models/cache.js';
+import { userCacheDir } from '../system/user-cache.js';
 
 /** The package root: dist/adapters/executorch or src/adapters/executorch, three levels up. */
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -24,14 +24,14 @@ export type ToolchainState =
   | { state: 'missing' | 'outdated'; venvDir: string; reason: string };
 
 /**
- * `$ONBOARD_VENV`, else `toolchain/venv-<requirements hash>` in the model cache's root: per
- * user, shared by every checkout and install of onboard that pins the same packages (about
+ * `$ONBOARD_VENV`, else `toolchain/venv-<requirements hash>` in the user's onboard cache folder
+ * (where the model cache lives by default): per user, shared by every checkout and install of onboard that pins the same packages (about
  * 4 GB, so it is not paid again per install), while an install pinning others gets its own.
  */
 export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.ONBOARD_VENV) return resolve(env.ONBOARD_VENV);
   const pins = createHash('sha256').update(readFileSync(REQUIREMENTS_FILE)).digest('hex').slice(0, 12);
-  return join(defaultCacheDir(env), 'toolchain', `venv-${pins}`);
+  return join(userCacheDir(env), 'toolchain', `venv-${pins}`);
 }
 
 async function requirementsHash(): Promise<string> {

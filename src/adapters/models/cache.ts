@@ -1,5 +1,4 @@
 import { lstat, mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ChecksumMismatchError, OnboardError } from '../../core/errors.js';
 import { isModelId } from '../../core/model-id.js';
@@ -7,13 +6,13 @@ import { assertRealPathInside, childPath } from '../files/contained-path.js';
 import { readTextAtMost } from '../files/file-checks.js';
 import { readGguf } from '../gguf/reader.js';
 import { findCatalogEntry } from './catalog.js';
+import { userCacheDir } from '../system/user-cache.js';
 import { removeQuietly, sha256File } from './files.js';
 import { manifestFor, manifestSchema, type GgufManifest, type Manifest } from './manifest.js';
 
 /** `$ONBOARD_CACHE_DIR`, else `$XDG_CACHE_HOME/onboard`, else `~/.cache/onboard`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.ONBOARD_CACHE_DIR) return env.ONBOARD_CACHE_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'onboard');
+  return env.ONBOARD_CACHE_DIR || userCacheDir(env);
 }
 
 export interface InstalledModel<M extends Manifest = Manifest> {

@@ -13,9 +13,9 @@ export function registerSetup(program: Command): void {
     .addHelpText(
       'after',
       `\nruntime:    fetches the executorch wheel alone (pip download --no-deps, about 19 MB; no torch), keeps its libraries and
-            headers in $ONBOARD_RUNTIME_DIR (default: runtime/ in the model cache's root) and builds onboard's addon with
+            headers in $ONBOARD_RUNTIME_DIR (default ~/.cache/onboard/runtime) and builds onboard's addon with
             node-gyp (needs g++ and make). Shared by every install of onboard for this user.
-executorch: installs ${REQUIREMENTS_FILE} into a virtual environment in toolchain/ beside the model cache (or
+executorch: installs ${REQUIREMENTS_FILE} into a virtual environment in ~/.cache/onboard/toolchain (or
             $ONBOARD_VENV; about 4 GB, for export; shared by installs pinning the same packages), then the runtime.
 Both are safe to re-run; pip reuses its download cache.`,
     )

@@ -56,6 +56,8 @@ export interface OpenModelOptions {
   priority?: readonly PriorityItem[];
   contextSize?: number;
   threads?: number;
+  /** For a .pte: its tokenizer file (or folder), when it is not beside the program. */
+  tokenizer?: string;
   signal?: AbortSignal;
 }
 
@@ -117,6 +119,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
       ...(options.threads ? { threads: options.threads } : {}),
       ...(options.parallel ? { sequences: options.parallel } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.tokenizer !== undefined ? { tokenizerPath: options.tokenizer } : {}),
     };
     if (spec.kind === 'model') {
       const startedAt = performance.now();
@@ -133,6 +136,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
     }
     const { resolved } = spec;
     const chosen = await engineFor(resolved.path, options.engine);
+    if (options.tokenizer !== undefined && chosen === engine) throw new InvalidOptionError('--tokenizer', `${resolved.path} is a GGUF, which carries its own tokenizer; --tokenizer is for .pte files`);
     const model = await chosen.load({ ...loadOptions, modelPath: resolved.path, backend: options.backend ?? 'auto' });
     return { model, resolved };
   }

@@ -10,12 +10,12 @@ import { ModelRunner } from '../src/core/model-runner.js';
 import { processMemoryProbe } from '../src/adapters/system/process-memory.js';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { REQUIREMENTS_FILE, venvDir } from '../src/adapters/executorch/toolchain.js';
-import { assertFriendly, repoRoot, runCli } from './helpers.js';
+import { assertFriendly, defaultModelPath, repoRoot, runCli } from './helpers.js';
 
 const EXPORT_TIMEOUT_MS = 45 * 60_000;
 
@@ -201,6 +201,43 @@ describe('a .pte that is not a language model', () => {
       const result = await runCli(['run', '--model', program, 'Hi']);
       assertFriendly(result, 'MODEL_NOT_AN_LLM', 3);
       assert.match(result.stderr, /forward takes float32\[1, 4\]/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a .pte whose tokenizer is elsewhere', { timeout: EXPORT_TIMEOUT_MS }, () => {
+  it('without one it is MODEL_INCOMPLETE naming --tokenizer; --tokenizer takes the file or its folder; other formats and GGUF models are refused by name', async () => {
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
+    assert.equal(exported.code, 0, exported.stderr);
+    const cached = JSON.parse(exported.stdout).model.path as string;
+    const dir = await mkdtemp(join(tmpdir(), 'onboard-bare-pte-'));
+    try {
+      const bare = join(dir, 'program.pte');
+      await copyFile(cached, bare);
+      const ask = (extra: string[]) => runCli(['run', '--json', '--model', bare, ...extra, '--temperature', '0', '--max-tokens', '8', 'Name a colour.'], { timeoutMs: 180_000 });
+
+      const missing = await ask([]);
+      assertFriendly(missing, 'MODEL_INCOMPLETE', 3);
+      assert.match(missing.stderr, /--tokenizer <path>/);
+
+      const byFile = await ask(['--tokenizer', join(dirname(cached), 'tokenizer.json')]);
+      assert.equal(byFile.code, 0, byFile.stderr);
+      const byFolder = await ask(['--tokenizer', dirname(cached)]);
+      assert.equal(byFolder.code, 0, byFolder.stderr);
+      assert.ok(JSON.parse(byFile.stdout).text.trim().length > 0);
+      assert.equal(JSON.parse(byFolder.stdout).text, JSON.parse(byFile.stdout).text, 'the same tokenizer, the same greedy answer');
+
+      const tiktoken = join(dir, 'tokenizer.model');
+      await writeFile(tiktoken, 'IQ== 0\nIg== 1\nIw== 2\n');
+      const refused = await ask(['--tokenizer', tiktoken]);
+      assertFriendly(refused, 'INVALID_OPTION', 2);
+      assert.match(refused.stderr, /tiktoken tokenizer/);
+
+      const gguf = await runCli(['run', '--model', await defaultModelPath(), '--tokenizer', tiktoken, 'Hi']);
+      assertFriendly(gguf, 'INVALID_OPTION', 2);
+      assert.match(gguf.stderr, /carries its own tokenizer/);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

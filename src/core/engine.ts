@@ -19,6 +19,8 @@ export interface LoadOptions {
   /** KV-cache sequences (conversations served at once); 1 by default. */
   sequences?: number;
   backend: BackendRequest;
+  /** A tokenizer file, for engines whose model file does not carry one (a .pte); default: the one beside the model. */
+  tokenizerPath?: string;
   /** Who asked for `backend` when it is not auto, for the backend report (default: the --backend flag). */
   requestedBy?: string;
   signal?: AbortSignal;

@@ -131,7 +131,7 @@ export class ModelNotAnLlmError extends OnboardError {
 /** The model file is fine but a file it needs beside it (a .pte's tokenizer.json) is missing. */
 export class ModelIncompleteError extends OnboardError {
   constructor(readonly path: string, readonly missing: string) {
-    super('MODEL_INCOMPLETE', `${path} needs ${missing} next to it, and it is not there`, `Copy ${missing} from where the model came from into the same folder, or export it again with \`onboard export\` (which installs both).`, { path, missing });
+    super('MODEL_INCOMPLETE', `${path} needs ${missing} next to it, and it is not there`, `Copy ${missing} from where the model came from into the same folder, pass its path with --tokenizer <path>, or export it again with \`onboard export\` (which installs both).`, { path, missing });
   }
 }
 

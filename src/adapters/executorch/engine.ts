@@ -1,13 +1,11 @@
-import { dirname, join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelCorruptError, ModelIncompleteError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
+import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
-import { readTextAtMost } from '../files/file-checks.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
 import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pythonHostCommand, type HostCommand } from './host-process.js';
 import { nativeRuntimeState } from './native-runtime.js';
+import { loadTokenizer, type LoadedTokenizer } from './pte-tokenizer.js';
 import { toolchainState } from './toolchain.js';
 
 /** Which ExecuTorch runtime hosts a program: onboard's native addon, the Python toolchain, or the first that is installed. */
@@ -56,7 +54,7 @@ export class ExecuTorchEngine implements Engine {
   async load(options: LoadOptions): Promise<LoadedModel> {
     const pte = await readPte(options.modelPath);
     assertLanguageModel(options.modelPath, pte);
-    const tokenizer = await loadTokenizer(options.modelPath);
+    const tokenizer = await loadTokenizer(options.modelPath, options.tokenizerPath);
     const requested = this.options.runtime ?? runtimeFromEnv();
     const { host, why } = await chooseHost(requested);
     const started = performance.now();
@@ -87,56 +85,6 @@ function assertLanguageModel(path: string, pte: PteSummary): void {
   const takes = forward.inputs.map((input) => (input.kind === 'tensor' ? `${input.dtype}[${input.shape.join(', ')}]` : input.kind));
   const tokenLike = forward.inputs.length === 2 && forward.inputs.every((input) => input.kind === 'tensor' && input.dtype === 'int64');
   if (!tokenLike) throw new ModelNotAnLlmError(path, `its forward takes ${takes.join(', ') || 'nothing'}, not int64 token ids and an int64 start position`);
-}
-
-/** A tokenizer.json for a 256k vocabulary is about 20 MiB; far larger is not one. */
-const MAX_TOKENIZER_BYTES = 256 * 2 ** 20;
-
-/** A tokenizer file's text, or undefined when it does not exist; a directory or an oversized file is corrupt. */
-async function readTokenizerFile(path: string): Promise<string | undefined> {
-  try {
-    return await readTextAtMost(path, MAX_TOKENIZER_BYTES);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new ModelCorruptError(path, (error as Error).message);
-  }
-}
-
-function parseJson(path: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new ModelCorruptError(path, `it is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-interface LoadedTokenizer {
-  tokenizer: Tokenizer;
-  chatTemplate?: string;
-  specialTokens: string[];
-}
-
-async function loadTokenizer(ptePath: string): Promise<LoadedTokenizer> {
-  const dir = dirname(ptePath);
-  const tokenizerPath = join(dir, 'tokenizer.json');
-  const json = await readTokenizerFile(tokenizerPath);
-  if (json === undefined) throw new ModelIncompleteError(ptePath, 'tokenizer.json');
-  const configPath = join(dir, 'tokenizer_config.json');
-  const config = parseJson(configPath, (await readTokenizerFile(configPath)) ?? '{}') as Record<string, unknown>;
-  const template = typeof config.chat_template === 'string' ? config.chat_template : await readTokenizerFile(join(dir, 'chat_template.jinja'));
-  const parsed = parseJson(tokenizerPath, json) as { added_tokens?: Array<{ content: string; special: boolean }> };
-  let tokenizer: Tokenizer;
-  try {
-    tokenizer = new Tokenizer(parsed, config);
-  } catch (error) {
-    throw new ModelCorruptError(tokenizerPath, `the tokenizer does not load: ${(error as Error).message}`);
-  }
-  if (!Array.isArray(parsed.added_tokens ?? [])) throw new ModelCorruptError(tokenizerPath, 'added_tokens is not a list');
-  return {
-    tokenizer,
-    ...(template ? { chatTemplate: template } : {}),
-    specialTokens: (parsed.added_tokens ?? []).filter((t) => t.special).map((t) => t.content),
-  };
 }
 
 class ExecuTorchModel implements LoadedModel {

@@ -15,7 +15,8 @@ export function addModelOptions(command: Command): Command {
     .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
     .option('--priority <list>', 'for a model with several artifacts: accelerators to try, best first (classes npu, gpu, cpu or backends qnn, vulkan, cuda, xnnpack...); default $ONBOARD_PRIORITY, else npu,gpu,cpu')
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
-    .option('-t, --threads <n>', 'CPU threads (default: the physical cores)');
+    .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
+    .option('--tokenizer <path>', "for a .pte: its tokenizer (a Hugging Face tokenizer.json, or the folder holding it); default: the one beside the .pte");
 }
 
 /** Flags shared by `run` and `chat`: the model, the system prompt, and how to sample. */
@@ -83,6 +84,7 @@ export interface ModelFlags {
   priority?: string;
   ctx: string;
   threads?: string;
+  tokenizer?: string;
 }
 
 /** The model flags as options for `openModel`/`openRunner`/`openChat`. */
@@ -97,6 +99,7 @@ export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
     engine: flags.engine as EngineRequest,
     contextSize: wholeNumberFlag('--ctx', flags.ctx, MIN_CONTEXT_SIZE, 1 << 24)!,
     ...(threads ? { threads } : {}),
+    ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
   };
 }
 

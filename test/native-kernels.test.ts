@@ -35,7 +35,8 @@ describe('the native fused LLM kernels', () => {
       [1, 1, 9, 3, 64, 32, 0, true], // first decode step
       [1, 1, 9, 3, 64, 32, 20, true], // decode into a part-full cache
       [1, 7, 9, 3, 64, 32, 5, true], // prefill after a reused prefix
-      [1, 12, 4, 4, 48, 16, 0, true], // multi-head attention, a whole prompt
+      [1, 12, 4, 4, 48, 16, 0, true], // multi-head attention, a whole prompt (a head size with no special case)
+      [1, 3, 8, 2, 128, 16, 6, true], // head size 128 (its own compiled case, as 64 is)
       [2, 3, 8, 2, 32, 24, 9, false], // two sequences, no causal mask
     ];
     const sdpaCases = sdpaShapes.map(([b, s, hq, hkv, d, max, start, causal]) => {

@@ -59,6 +59,82 @@ float dot(const float* a, const float* b, int64_t n) {
   return sum;
 }
 
+// One work item: one query position of one key/value head, with the `group` query heads that share it.
+struct AttentionItem {
+  const float* q;  // the first query row; the others follow at q_head_stride
+  int64_t q_head_stride;
+  const float* k;  // key row 0 of this head; row j at j * k_row_stride
+  const float* v;
+  int64_t k_row_stride, v_row_stride;
+  float* out;  // the first output row; the others follow at out_head_stride
+  int64_t out_head_stride;
+  const float* mask;  // this position's mask row, or null
+  int64_t visible, group, dim;
+  float factor;
+};
+
+// Attention for one item. D is the head dimension when known at compile time (64, 128), so the
+// dot products and the weighted sum unroll and the sum stays in registers; 0 means `it.dim`.
+// Scores are computed four keys at a time, each with its own accumulator, so the dot products
+// overlap instead of waiting on one another.
+template <int D>
+void attend(const AttentionItem& it, float* scores, float* heap_sum) {
+  const int64_t dim = D > 0 ? D : it.dim;
+  const int64_t visible = it.visible;
+  for (int64_t g = 0; g < it.group; ++g) {
+    const float* qrow = it.q + g * it.q_head_stride;
+    int64_t j = 0;
+    for (; j + 4 <= visible; j += 4) {
+      const float* k0 = it.k + j * it.k_row_stride;
+      const float* k1 = k0 + it.k_row_stride;
+      const float* k2 = k1 + it.k_row_stride;
+      const float* k3 = k2 + it.k_row_stride;
+      float s0 = 0.f, s1 = 0.f, s2 = 0.f, s3 = 0.f;
+#pragma omp simd reduction(+ : s0, s1, s2, s3)
+      for (int64_t d = 0; d < dim; ++d) {
+        const float x = qrow[d];
+        s0 += x * k0[d];
+        s1 += x * k1[d];
+        s2 += x * k2[d];
+        s3 += x * k3[d];
+      }
+      scores[j] = s0;
+      scores[j + 1] = s1;
+      scores[j + 2] = s2;
+      scores[j + 3] = s3;
+    }
+    for (; j < visible; ++j) scores[j] = dot(qrow, it.k + j * it.k_row_stride, dim);
+
+    float best = -std::numeric_limits<float>::infinity();
+    for (j = 0; j < visible; ++j) {
+      scores[j] = scores[j] * it.factor + (it.mask ? it.mask[j] : 0.f);
+      best = std::max(best, scores[j]);
+    }
+    float* orow = it.out + g * it.out_head_stride;
+    if (best == -std::numeric_limits<float>::infinity()) {  // every key masked out: zeros
+      std::fill(orow, orow + dim, 0.f);
+      continue;
+    }
+    float total = 0.f;
+#pragma omp simd reduction(+ : total)
+    for (j = 0; j < visible; ++j) {
+      scores[j] = std::exp(scores[j] - best);
+      total += scores[j];
+    }
+    float local[D > 0 ? D : 1];
+    float* sum = D > 0 ? local : heap_sum;
+    std::fill(sum, sum + dim, 0.f);
+    for (j = 0; j < visible; ++j) {
+      const float weight = scores[j];
+      const float* vrow = it.v + j * it.v_row_stride;
+#pragma omp simd
+      for (int64_t d = 0; d < dim; ++d) sum[d] += weight * vrow[d];
+    }
+    const float inverse = 1.f / total;
+    for (int64_t d = 0; d < dim; ++d) orow[d] = sum[d] * inverse;
+  }
+}
+
 }  // namespace
 
 // custom_sdpa(q, k_cache, v_cache, start_pos, attn_mask, dropout_p, is_causal, scale):
@@ -101,59 +177,26 @@ Tensor& custom_sdpa_out(KernelRuntimeContext& ctx, const Tensor& q, const Tensor
   float* od = out.mutable_data_ptr<float>();
   const auto qs = q.strides(), ks = k.strides(), vs = v.strides(), os = out.strides();
 
-  // One work item is one query position of one key/value head, with the `group` query heads that
-  // share it: each key and value row is read once for all of them. Even a decode step's few items
-  // are split over the pool: measured on 2 vCPUs (SmolLM2 8da4w, 8 alternating runs of 100
-  // tokens), decode ran at a median 107 tok/s split against 97 on one thread, whose idle
-  // partner thread sleeps and is slow to wake for the next delegate call.
+  // Work items (see AttentionItem) are split over the pool, even a decode step's few: measured
+  // on 2 vCPUs (SmolLM2 8da4w, 8 alternating runs of 100 tokens), decode ran at a median 107
+  // tok/s split against 97 on one thread, whose idle partner thread sleeps and is slow to wake
+  // for the next delegate call.
   const int64_t items = batch * kv_heads * seq;
   const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, keys * dim * group));
   executorch::extension::parallel_for(0, items, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> scores(group * keys);
-    std::vector<float> acc(group * dim);
-    std::vector<float> best(group), total(group);
+    std::vector<float> scores(keys);
+    std::vector<float> heap_sum(dim);
     for (int64_t item = begin; item < end; ++item) {
       const int64_t s = item % seq, kvh = (item / seq) % kv_heads, b = item / (seq * kv_heads);
-      const int64_t visible = is_causal ? start_pos + s + 1 : keys;
-      const float* qrows = qd + b * qs[0] + s * qs[1] + kvh * group * qs[2];
-      std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-      for (int64_t j = 0; j < visible; ++j) {
-        const float* krow = kd + b * ks[0] + j * ks[1] + kvh * ks[2];
-        const float bias = mask ? mask[s * mask_stride + j] : 0.f;
-        for (int64_t g = 0; g < group; ++g) {
-          const float score = dot(qrows + g * qs[2], krow, dim) * factor + bias;
-          scores[g * keys + j] = score;
-          best[g] = std::max(best[g], score);
-        }
-      }
-      std::fill(acc.begin(), acc.end(), 0.f);
-      std::fill(total.begin(), total.end(), 0.f);
-      for (int64_t g = 0; g < group; ++g) {
-        if (best[g] == -std::numeric_limits<float>::infinity()) continue;  // every key masked out: zeros
-        float* row = scores.data() + g * keys;
-        const float top = best[g];
-        float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < visible; ++j) {
-          row[j] = std::exp(row[j] - top);
-          sum += row[j];
-        }
-        total[g] = sum;
-      }
-      for (int64_t j = 0; j < visible; ++j) {
-        const float* vrow = vd + b * vs[0] + j * vs[1] + kvh * vs[2];
-        for (int64_t g = 0; g < group; ++g) {
-          if (total[g] == 0.f) continue;
-          const float weight = scores[g * keys + j];
-          float* a = acc.data() + g * dim;
-#pragma omp simd
-          for (int64_t d = 0; d < dim; ++d) a[d] += weight * vrow[d];
-        }
-      }
-      for (int64_t g = 0; g < group; ++g) {
-        float* orow = od + b * os[0] + s * os[1] + (kvh * group + g) * os[2];
-        const float inverse = total[g] > 0.f ? 1.f / total[g] : 0.f;
-        for (int64_t d = 0; d < dim; ++d) orow[d] = acc[g * dim + d] * inverse;
+      const AttentionItem it{qd + b * qs[0] + s * qs[1] + kvh * group * qs[2], qs[2],
+                             kd + b * ks[0] + kvh * ks[2], vd + b * vs[0] + kvh * vs[2], ks[1], vs[1],
+                             od + b * os[0] + s * os[1] + kvh * group * os[2], os[2],
+                             mask ? mask + s * mask_stride : nullptr,
+                             is_causal ? start_pos + s + 1 : keys, group, dim, factor};
+      switch (dim) {
+        case 64: attend<64>(it, scores.data(), heap_sum.data()); break;
+        case 128: attend<128>(it, scores.data(), heap_sum.data()); break;
+        default: attend<0>(it, scores.data(), heap_sum.data());
       }
     }
   });

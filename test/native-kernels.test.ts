@@ -3,16 +3,11 @@
 // decode and prefill, a cache already part full, grouped-query attention, causal or not.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { loadNativeAddon } from '../src/adapters/executorch/native-addon.js';
 import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../src/adapters/executorch/toolchain.js';
 import { seededRandom } from '../src/core/logit-sampler.js';
-
-interface KernelsForTest {
-  customSdpa(q: Float32Array, qShape: number[], k: Float32Array, kShape: number[], v: Float32Array, vShape: number[], startPos: number, isCausal: boolean, out: Float32Array): void;
-  updateCache(value: Float32Array, valueShape: number[], cache: Float32Array, cacheShape: number[], startPos: number): void;
-}
 
 const random = seededRandom(42);
 const tensor = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 4 - 2);
@@ -28,7 +23,7 @@ describe('the native fused LLM kernels', () => {
   it('match ExecuTorch\'s own kernels on random inputs', async () => {
     const runtime = await setupNativeRuntime({ log: () => {} }); // a no-op when installed
     const toolchain = await requireToolchain();
-    const kernels = (createRequire(import.meta.url)(runtime.addonPath) as { kernelsForTest: KernelsForTest }).kernelsForTest;
+    const kernels = loadNativeAddon(runtime.addonPath).kernelsForTest;
 
     // [batch, seq, query heads, key heads, head dim, cache length, start position, causal]
     const sdpaShapes: Array<[number, number, number, number, number, number, number, boolean]> = [
@@ -75,7 +70,7 @@ describe('the native fused LLM kernels', () => {
 
   it('refuse positions outside the cache with an error, not a crash', async () => {
     const runtime = await setupNativeRuntime({ log: () => {} }); // a no-op when installed
-    const kernels = (createRequire(import.meta.url)(runtime.addonPath) as { kernelsForTest: KernelsForTest }).kernelsForTest;
+    const kernels = loadNativeAddon(runtime.addonPath).kernelsForTest;
     assert.throws(() => kernels.updateCache(tensor([1, 4, 2, 8]), [1, 4, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], 6), /refused/);
     const q = tensor([1, 4, 2, 8]);
     assert.throws(() => kernels.customSdpa(q, [1, 4, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], 6, true, new Float32Array(q.length)), /refused/);

@@ -9,16 +9,13 @@
 #include <vector>
 
 #include "kernel_check.h"
+#include "llm_kernels.h"
 
 namespace onboard {
 
 using executorch::aten::ScalarType;
 using executorch::aten::Tensor;
 using executorch::runtime::KernelRuntimeContext;
-
-Tensor& update_cache_out(KernelRuntimeContext&, const Tensor&, Tensor&, int64_t, Tensor&);
-Tensor& custom_sdpa_out(KernelRuntimeContext&, const Tensor&, const Tensor&, const Tensor&, int64_t, const std::optional<Tensor>&, double,
-                        bool, std::optional<double>, Tensor&);
 
 namespace {
 

@@ -13,6 +13,8 @@
 #include <limits>
 #include <vector>
 
+#include "llm_kernels.h"
+
 namespace onboard {
 
 using executorch::aten::ScalarType;

@@ -3,7 +3,8 @@ import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelNo
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
-import { HOST_PROTOCOL_VERSION, HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pythonHostCommand, type HostCommand } from './host-process.js';
+import { HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pythonHostCommand, type HostCommand } from './host-process.js';
+import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 import { nativeRuntimeState } from './native-runtime.js';
 import { loadTokenizer, type LoadedTokenizer } from './pte-tokenizer.js';
 import { toolchainState } from './toolchain.js';
@@ -63,8 +64,9 @@ export class ExecuTorchEngine implements Engine {
       await model.start();
     } catch (error) {
       // A program calling a kernel only the Python side has: auto runs it there, and says so.
+      if (requested !== 'auto' || host.kind !== 'native' || !/OperatorMissing/.test((error as Error).message)) throw error;
       const python = await toolchainState();
-      if (requested !== 'auto' || host.kind !== 'native' || !/OperatorMissing/.test((error as Error).message) || python.state !== 'ready') throw error;
+      if (python.state !== 'ready') throw error;
       const missing = /Missing operator: ?([\w:.]+)/.exec((error as Error).message)?.[1] ?? 'a kernel it calls';
       model = new ExecuTorchModel(options, pte, tokenizer, pythonHostCommand(python), `the Python host, because the native runtime lacks ${missing}`, this.options);
       await model.start();

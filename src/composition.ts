@@ -12,6 +12,7 @@ import { detectDevice } from './adapters/system/device.js';
 import { loadFirstRunnable } from './core/artifact-chain.js';
 import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type DeviceProfile, type PriorityItem } from './core/artifact-plan.js';
 import { availableMemoryBytes, processMemoryProbe } from './adapters/system/process-memory.js';
+import { performanceClock } from './adapters/system/clock.js';
 import { ChatSession, type SendOptions } from './core/chat-session.js';
 import { ModelRunner } from './core/model-runner.js';
 import type { Engine, LoadedModel } from './core/engine.js';
@@ -128,6 +129,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
         load: loadOptions,
         model: spec.model,
         startedAt,
+        clock: performanceClock,
         engines: { executorch, llamacpp: engine },
         onAttempt: (a) => config.progress.log(`${spec.model}: ${a.artifact} on ${a.target} ${a.outcome}: ${a.reason}`),
       });
@@ -165,7 +167,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
 
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
-    return new ModelRunner(model, options.parallel ?? 1, { memory, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
+    return new ModelRunner(model, options.parallel ?? 1, { memory, clock: performanceClock, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
   }
 
   /** A chat on its own runner; `session.runner.close()` unloads the model. */

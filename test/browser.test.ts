@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { repoRoot, startServerProcess, type ServerProcess } from './helpers.js';
+import { DEFAULT_MAX_TOKENS, SAMPLING_DEFAULTS, SAMPLING_FIELDS } from '../src/core/sampling.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const artifacts = join(repoRoot, 'test-artifacts');
@@ -175,6 +176,10 @@ describe('web chat UI', { skip: existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (
     await page.click('#new-chat');
     await page.waitForSelector('#messages .empty');
     await page.click('#settings-toggle');
+    // The inputs' defaults and ranges come from the core's sampling contract, through /api/info.
+    const temperature = await page.$eval('#temperature', (el) => ({ value: (el as HTMLInputElement).value, min: (el as HTMLInputElement).min, max: (el as HTMLInputElement).max }));
+    assert.deepEqual(temperature, { value: String(SAMPLING_DEFAULTS.temperature), min: String(SAMPLING_FIELDS.temperature.minValue), max: String(SAMPLING_FIELDS.temperature.maxValue) });
+    assert.equal(await page.inputValue('#max-tokens'), String(DEFAULT_MAX_TOKENS));
     await page.fill('#system-prompt', 'Always answer in Korean: 안녕하세요.');
     // Greedy: a sampled answer would vary between runs of the suite on one machine.
     await page.fill('#temperature', '0');

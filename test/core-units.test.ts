@@ -11,7 +11,8 @@ import type { GenerationChunk } from '../src/core/types.js';
 import { FakeLoadedModel, type FakeEngineOptions } from './fakes/fake-engine.js';
 
 const memory = { peakRssBytes: () => 0 };
-const runnerOf = (options: FakeEngineOptions = {}, sequences = 1, maxQueue = 16) => new ModelRunner(new FakeLoadedModel(options), sequences, { memory, maxQueue });
+const clock = { now: () => Date.now() };
+const runnerOf = (options: FakeEngineOptions = {}, sequences = 1, maxQueue = 16) => new ModelRunner(new FakeLoadedModel(options), sequences, { memory, clock, maxQueue });
 
 async function collect(stream: AsyncGenerator<GenerationChunk>): Promise<Extract<GenerationChunk, { type: 'done' }>> {
   for await (const chunk of stream) if (chunk.type === 'done') return chunk;
@@ -91,7 +92,7 @@ describe('the context policy (fake engine)', () => {
 
   it('drops the oldest turns in pairs, keeps the system prompt and the newest message, and refuses what cannot fit', () => {
     const model = new FakeLoadedModel({ contextSize: 400 });
-    const runner = new ModelRunner(model, 1, { memory });
+    const runner = new ModelRunner(model, 1, { memory, clock });
     const turn = (i: number) => [
       { role: 'user' as const, content: `question ${i} ${'x'.repeat(40)}` },
       { role: 'assistant' as const, content: `answer ${i} ${'y'.repeat(40)}` },

@@ -1,5 +1,6 @@
 // The ExecuTorch engine behind the core's port: the real runtime in its host
 // process, on the .pte that `onboard export` made from the default model.
+import { performanceClock } from '../src/adapters/system/clock.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
@@ -31,7 +32,7 @@ for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch en
     const path = JSON.parse(exported.stdout).model.path as string;
     if (runtime === 'native') await setupNativeRuntime({ log: () => {} }); // a no-op when installed
     model = await new ExecuTorchEngine({ runtime, onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, backend: 'auto' });
-    runner = new ModelRunner(model, 1, { memory: processMemoryProbe, onWarning: () => {} });
+    runner = new ModelRunner(model, 1, { memory: processMemoryProbe, clock: performanceClock, onWarning: () => {} });
   });
   after(async () => {
     await runner?.close();

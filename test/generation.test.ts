@@ -1,4 +1,5 @@
 // Generation on the real default model with the real llama.cpp engine.
+import { performanceClock } from '../src/adapters/system/clock.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ChatSession } from '../src/core/chat-session.js';
@@ -33,7 +34,7 @@ const greedy = { temperature: 0 };
 
 before(async () => {
   model = await loadDefaultModel(2048);
-  runner = new ModelRunner(model, 1, { memory: testApp().memory });
+  runner = new ModelRunner(model, 1, { memory: testApp().memory, clock: performanceClock });
 });
 after(async () => {
   await runner.close();

@@ -102,12 +102,22 @@ function renderConversations() {
   );
 }
 
+/** The settings inputs and the field of the server's sampling contract each edits. */
+const SETTING_INPUTS = { temperature: 'temperature', 'top-p': 'topP', 'max-tokens': 'maxTokens' };
+
+/** Ranges and defaults come from the server (/api/info), which has them from the core's sampling contract. */
 function renderSettings() {
   const c = state.current;
+  const contract = state.info?.sampling ?? {};
   $('system-prompt').value = c?.systemPrompt ?? '';
-  $('temperature').value = c?.settings.temperature ?? 0.7;
-  $('top-p').value = c?.settings.topP ?? 0.95;
-  $('max-tokens').value = c?.settings.maxTokens ?? 512;
+  for (const [id, field] of Object.entries(SETTING_INPUTS)) {
+    const input = $(id);
+    const rule = contract[field] ?? {};
+    if (rule.min !== undefined) input.min = rule.min;
+    if (rule.max !== undefined) input.max = rule.max;
+    input.step = rule.integer ? '1' : 'any';
+    input.value = c?.settings[field] ?? rule.default ?? '';
+  }
 }
 
 const lastAnswer = () => {
@@ -138,6 +148,7 @@ async function newConversation() {
   $('prompt').focus();
 }
 
+let settingsRendered = false;
 async function pollInfo() {
   try {
     state.info = await json(await api('/api/info'));
@@ -147,6 +158,10 @@ async function pollInfo() {
     return;
   }
   const info = state.info;
+  if (!settingsRendered) {
+    settingsRendered = true;
+    renderSettings();
+  }
   $('model').textContent = info.engine ? `${info.model} · ${info.engine} on ${info.backend} · context ${info.contextSize}` : info.model;
   $('model').title = info.backendReason ?? '';
   if (info.status === 'loading') {
@@ -263,7 +278,7 @@ $('settings-toggle').addEventListener('click', () => {
 });
 $('settings-save').addEventListener('click', async () => {
   if (!state.current) await newConversation();
-  const settings = { temperature: Number($('temperature').value), topP: Number($('top-p').value), maxTokens: Number($('max-tokens').value) };
+  const settings = Object.fromEntries(Object.entries(SETTING_INPUTS).filter(([id]) => $(id).value !== '').map(([id, field]) => [field, Number($(id).value)]));
   try {
     await json(await api(`/api/conversations/${state.current.id}`, { method: 'PATCH', body: JSON.stringify({ systemPrompt: $('system-prompt').value, settings }) }));
     await openConversation(state.current.id);

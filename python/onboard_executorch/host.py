@@ -119,33 +119,33 @@ class Host:
 
 
 def sample(logits: torch.Tensor, history: list, options: dict, generator: torch.Generator) -> int:
-    """The core's sampling options, in llama.cpp's order: penalties, then greedy or filters and a draw."""
+    """The core's sampling options, complete (the core fills every default), in llama.cpp's order: penalties, then greedy or filters and a draw."""
     logits = logits.clone()
-    last_n = int(options.get("repeatLastN", 64))
+    last_n = int(options["repeatLastN"])
     recent = history[-last_n:] if last_n > 0 else []
     if recent:
         ids, counts = torch.tensor(recent).unique(return_counts=True)
-        repeat = float(options.get("repeatPenalty", 1.0))
+        repeat = float(options["repeatPenalty"])
         if repeat != 1.0:
             chosen = logits[ids]
             logits[ids] = torch.where(chosen > 0, chosen / repeat, chosen * repeat)
-        logits[ids] -= counts.to(torch.float32) * float(options.get("frequencyPenalty", 0.0)) + float(options.get("presencePenalty", 0.0))
+        logits[ids] -= counts.to(torch.float32) * float(options["frequencyPenalty"]) + float(options["presencePenalty"])
 
-    temperature = float(options.get("temperature", 0.7))
+    temperature = float(options["temperature"])
     if temperature <= 0:
         return int(logits.argmax())
 
-    top_k = int(options.get("topK", 40))
+    top_k = int(options["topK"])
     if 0 < top_k < logits.numel():
         threshold = torch.topk(logits, top_k).values[-1]
         logits[logits < threshold] = float("-inf")
     probs = torch.softmax(logits, dim=-1)
-    top_p = float(options.get("topP", 1.0))
+    top_p = float(options["topP"])
     if top_p < 1.0:
         sorted_probs, order = probs.sort(descending=True)
         outside = sorted_probs.cumsum(0) - sorted_probs > top_p
         probs[order[outside]] = 0
-    min_p = float(options.get("minP", 0.0))
+    min_p = float(options["minP"])
     if min_p > 0:
         probs[probs < probs.max() * min_p] = 0
     logits = torch.where(probs > 0, logits / temperature, torch.tensor(float("-inf")))

@@ -1,5 +1,6 @@
 // One benchmark run in a fresh process, so load time and peak RSS belong to it alone.
 // Usage: node dist/bench/worker.js <onboard|raw> '<settings json>'
+import { performanceClock } from '../adapters/system/clock.js';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { LlamaCppEngine } from '../adapters/llamacpp/engine.js';
 import { availableMemoryBytes, processMemoryProbe } from '../adapters/system/process-memory.js';
@@ -12,7 +13,7 @@ const greedy = { temperature: 0, repeatPenalty: 1 };
 async function runOnboard(settings: BenchSettings, multiTurn: boolean): Promise<RunResult> {
   const engine = new LlamaCppEngine({ availableMemoryBytes });
   const model = await engine.load({ modelPath: settings.modelPath, contextSize: settings.contextSize, threads: settings.threads, backend: 'cpu' });
-  const runner = new ModelRunner(model, 1, { memory: processMemoryProbe });
+  const runner = new ModelRunner(model, 1, { memory: processMemoryProbe, clock: performanceClock });
   const session = new ChatSession(runner);
   const { stats } = await session.ask(settings.prompt, { sampling: greedy, maxTokens: settings.maxTokens });
   const result: RunResult = {

@@ -1,5 +1,5 @@
 import type { ArtifactPlan, PlannedAttempt } from './artifact-plan.js';
-import type { Engine, EngineSequence, LoadedModel, LoadOptions } from './engine.js';
+import type { Clock, Engine, EngineSequence, LoadedModel, LoadOptions } from './engine.js';
 import { CancelledError, NoRunnableArtifactError, OnboardError } from './errors.js';
 import { resolveSampling } from './sampling.js';
 import type { ArtifactAttempt, ArtifactChoice, BackendChoice, BackendName } from './types.js';
@@ -12,7 +12,8 @@ export interface ChainOptions {
   engines: Readonly<Record<'executorch' | 'llamacpp', Engine>>;
   /** Called once per attempt, as it happens (the CLI and server log it). */
   onAttempt?: (attempt: ArtifactAttempt) => void;
-  /** When choosing began (performance.now()), so the load time counts detection and planning too. */
+  clock: Clock;
+  /** When choosing began (clock.now()), so the load time counts detection and planning too. */
   startedAt?: number;
 }
 
@@ -24,7 +25,7 @@ export interface ChainOptions {
 export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOptions): Promise<LoadedModel> {
   const attempts: ArtifactAttempt[] = plan.skipped.map((s) => ({ artifact: s.artifact, target: s.backend, outcome: 'skipped', reason: s.reason }));
   for (const attempt of attempts) options.onAttempt?.(attempt);
-  const started = options.startedAt ?? performance.now();
+  const started = options.startedAt ?? options.clock.now();
   for (const candidate of plan.candidates) {
     if (options.load.signal?.aborted) throw new CancelledError('Model loading');
     const { artifact, target } = candidate;
@@ -35,7 +36,7 @@ export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOption
       const used: ArtifactAttempt = { artifact: artifact.id, target: target.backend, outcome: 'used', reason: candidate.reason };
       attempts.push(used);
       options.onAttempt?.(used);
-      return new ChosenArtifactModel(model, choiceFor(candidate, attempts), Math.round(performance.now() - started));
+      return new ChosenArtifactModel(model, choiceFor(candidate, attempts), Math.round(options.clock.now() - started));
     } catch (error) {
       await model?.unload().catch(() => {});
       if (error instanceof CancelledError) throw error;

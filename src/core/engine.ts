@@ -23,7 +23,7 @@ export interface LoadOptions {
   tokenizerPath?: string;
   /** Who asked for `backend` when it is not auto, for the backend report (default: the --backend flag). */
   requestedBy?: string;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** What the model file says about itself. */
@@ -88,4 +88,19 @@ export function commonPrefixLength(a: readonly number[], b: readonly number[]): 
 /** Reads the process's peak memory; the platform provides it. */
 export interface MemoryProbe {
   peakRssBytes(): number;
+}
+
+/** A monotonic clock in milliseconds (performance.now() under Node); the platform provides it. */
+export interface Clock {
+  now(): number;
+}
+
+/**
+ * What the core needs of a cancellation signal. A DOM/Node AbortSignal is
+ * one; the core names only this much so it also runs where none exists
+ * (Hermes) and the host passes its own.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void): void;
 }

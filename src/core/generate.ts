@@ -1,5 +1,5 @@
 import { StreamingDetokenizer } from './detokenizer.js';
-import type { EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
+import type { CancelSignal, Clock, EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
 import type { SamplingOptions } from './sampling.js';
 import { StopStringMatcher } from './stop-strings.js';
 import type { GenerationChunk, StopReason } from './types.js';
@@ -11,12 +11,13 @@ export interface GenerationRequest {
   sampling: SamplingOptions;
   maxTokens: number;
   stop: readonly string[];
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   memory: MemoryProbe;
+  clock: Clock;
   droppedMessages?: number;
-  /** When the caller received the request (performance.now()); defaults to now. */
+  /** When the caller received the request (clock.now()); defaults to now. */
   startedAt?: number;
-  /** performance.now() after which the answer ends with stop reason 'time-limit'. */
+  /** clock.now() after which the answer ends with stop reason 'time-limit'. */
   deadline?: number;
 }
 
@@ -26,8 +27,8 @@ export interface GenerationRequest {
  * Ends with one `done` chunk that carries the full text and the stats.
  */
 export async function* generate(request: GenerationRequest): AsyncGenerator<GenerationChunk> {
-  const { model, sequence, prompt, signal } = request;
-  const startedAt = request.startedAt ?? performance.now();
+  const { model, sequence, prompt, signal, clock } = request;
+  const startedAt = request.startedAt ?? clock.now();
   const detokenizer = new StreamingDetokenizer((tokens) => model.detokenize(tokens));
   const stopper = new StopStringMatcher(request.stop);
   const maxTokens = Math.min(request.maxTokens, model.contextSize - prompt.length);
@@ -45,7 +46,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
         stopReason = 'abort';
         break;
       }
-      if (request.deadline !== undefined && performance.now() > request.deadline) {
+      if (request.deadline !== undefined && clock.now() > request.deadline) {
         stopReason = 'time-limit';
         break;
       }
@@ -54,10 +55,10 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
         break;
       }
       const next = await generation.tokens.next();
-      firstTokenAt ??= performance.now();
+      firstTokenAt ??= clock.now();
       if (next.done || model.isEndOfGeneration(next.value)) break;
       decodeTokens++;
-      lastTokenAt = performance.now();
+      lastTokenAt = clock.now();
       const piece = stopper.push(detokenizer.push(next.value));
       if (piece.text) {
         text += piece.text;
@@ -78,7 +79,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
     yield { type: 'text', text: rest };
   }
 
-  const endedAt = performance.now();
+  const endedAt = clock.now();
   const ttft = (firstTokenAt ?? endedAt) - startedAt;
   const prefillTokens = prompt.length - reusedTokens;
   const decodeSeconds = firstTokenAt === undefined ? 0 : (lastTokenAt - firstTokenAt) / 1000;

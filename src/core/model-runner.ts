@@ -1,28 +1,28 @@
 import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
 import { fitMessages, MIN_ANSWER_TOKENS, tokenizePrompt } from './context-window.js';
-import { commonPrefixLength, type EngineSequence, type LoadedModel, type MemoryProbe } from './engine.js';
+import { commonPrefixLength, type CancelSignal, type Clock, type EngineSequence, type LoadedModel, type MemoryProbe } from './engine.js';
 import { CancelledError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
-import { resolveSampling, type SamplingInput } from './sampling.js';
+import { DEFAULT_MAX_TOKENS, resolveSampling, type SamplingInput } from './sampling.js';
 import type { ChatMessage, GenerationChunk } from './types.js';
 
 export interface GenerateOptions {
   sampling?: SamplingInput;
   maxTokens?: number;
   stop?: readonly string[];
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Ends the answer (stop reason 'time-limit') once this much time has passed since the request. */
   timeLimitMs?: number;
 }
 
 export interface ModelRunnerOptions {
   memory: MemoryProbe;
+  clock: Clock;
   /** Requests allowed to wait for a free sequence; one more is refused with QueueFullError. */
   maxQueue?: number;
   onWarning?: (message: string) => void;
 }
 
-export const DEFAULT_MAX_TOKENS = 512;
 
 interface Waiter {
   resolve: (sequence: EngineSequence) => void;
@@ -70,8 +70,8 @@ export class ModelRunner {
    * early: that is what frees its sequence for the next request.
    */
   chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
-    const startedAt = performance.now();
-    if (messages.length === 0 || messages.at(-1)!.role !== 'user') {
+    const startedAt = this.options.clock.now();
+    if (messages.length === 0 || messages[messages.length - 1]!.role !== 'user') {
       throw new InvalidOptionError('messages', 'the last message must be from the user');
     }
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
@@ -81,7 +81,7 @@ export class ModelRunner {
 
   /** Continues raw text, with no chat template. */
   complete(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
-    const startedAt = performance.now();
+    const startedAt = this.options.clock.now();
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
     const tokens = tokenizePrompt(this.model, prompt);
     const reserved = Math.min(maxTokens, MIN_ANSWER_TOKENS);
@@ -102,6 +102,7 @@ export class ModelRunner {
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.timeLimitMs ? { deadline: startedAt + options.timeLimitMs } : {}),
         memory: this.options.memory,
+        clock: this.options.clock,
         droppedMessages,
         startedAt,
       });
@@ -110,7 +111,7 @@ export class ModelRunner {
     }
   }
 
-  private acquire(prompt: readonly number[], signal?: AbortSignal): Promise<EngineSequence> {
+  private acquire(prompt: readonly number[], signal?: CancelSignal): Promise<EngineSequence> {
     if (signal?.aborted) return Promise.reject(new CancelledError('The request'));
     if (this.free.length > 0) return Promise.resolve(this.takeBest(prompt));
     if (this.waiting.length >= this.maxQueue) return Promise.reject(new QueueFullError(this.waiting.length, this.maxQueue));

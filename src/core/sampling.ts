@@ -1,22 +1,67 @@
 import { z } from 'zod';
 
 /**
- * Sampling options. Validated by a schema because they arrive from CLI
- * flags, HTTP bodies and config files. `temperature: 0` means greedy.
+ * The sampling contract: every field, its range, its default and what it
+ * means, declared here once. The CLI flags, the HTTP and UI schemas, stored
+ * conversation settings and the web UI's inputs are built from these
+ * declarations (test/sampling-contract.test.ts fails when one drifts), and
+ * engines receive complete options with no defaults of their own.
+ * `temperature: 0` means greedy.
  */
+export const SAMPLING_FIELDS = {
+  temperature: z.number().min(0).max(2).describe('randomness; 0 is greedy (always the likeliest token)'),
+  topK: z.number().int().min(0).max(1 << 20).describe('sample among the k likeliest tokens (0: all)'),
+  topP: z.number().gt(0).max(1).describe('sample among the likeliest tokens whose probabilities add up to p'),
+  minP: z.number().min(0).max(1).describe('drop tokens less likely than p times the likeliest'),
+  repeatPenalty: z.number().min(1).max(3).describe('penalty for repeating recent tokens (1: off)'),
+  repeatLastN: z.number().int().min(0).max(4096).describe('how many recent tokens the repeat penalty looks at'),
+  // OpenAI's range: a negative value makes repeating more likely.
+  frequencyPenalty: z.number().min(-2).max(2).describe('penalty growing with how often a token appeared'),
+  presencePenalty: z.number().min(-2).max(2).describe('penalty for any token that appeared'),
+  seed: z.number().int().min(0).max(2 ** 32 - 1).describe('random seed; the same seed, input and settings give the same answer'),
+} as const;
+
+export type SamplingField = keyof typeof SAMPLING_FIELDS;
+
+/** The defaults; `seed` has none (a fresh one per answer). */
+export const SAMPLING_DEFAULTS = {
+  temperature: 0.7,
+  topK: 40,
+  topP: 0.95,
+  minP: 0.05,
+  repeatPenalty: 1.1,
+  repeatLastN: 64,
+  frequencyPenalty: 0,
+  presencePenalty: 0,
+} as const satisfies Partial<Record<SamplingField, number>>;
+
+const f = SAMPLING_FIELDS;
+const d = SAMPLING_DEFAULTS;
+
+/** Complete options: what engines receive. */
 export const samplingSchema = z.strictObject({
-  temperature: z.number().min(0).max(5).default(0.7),
-  topK: z.number().int().min(0).default(40),
-  topP: z.number().gt(0).max(1).default(0.95),
-  minP: z.number().min(0).max(1).default(0.05),
-  repeatPenalty: z.number().min(1).max(3).default(1.1),
-  /** How many recent tokens the repetition penalty looks at. */
-  repeatLastN: z.number().int().min(0).max(4096).default(64),
-  /** OpenAI's range: a negative value makes repeating more likely. */
-  frequencyPenalty: z.number().min(-2).max(2).default(0),
-  presencePenalty: z.number().min(-2).max(2).default(0),
-  /** Same seed, same input and same settings give the same output. */
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  temperature: f.temperature.default(d.temperature),
+  topK: f.topK.default(d.topK),
+  topP: f.topP.default(d.topP),
+  minP: f.minP.default(d.minP),
+  repeatPenalty: f.repeatPenalty.default(d.repeatPenalty),
+  repeatLastN: f.repeatLastN.default(d.repeatLastN),
+  frequencyPenalty: f.frequencyPenalty.default(d.frequencyPenalty),
+  presencePenalty: f.presencePenalty.default(d.presencePenalty),
+  seed: f.seed.optional(),
+});
+
+/** Some fields, each in its range, no defaults filled in: what a request or a stored setting overrides. */
+export const samplingOverridesSchema = z.strictObject({
+  temperature: f.temperature.optional(),
+  topK: f.topK.optional(),
+  topP: f.topP.optional(),
+  minP: f.minP.optional(),
+  repeatPenalty: f.repeatPenalty.optional(),
+  repeatLastN: f.repeatLastN.optional(),
+  frequencyPenalty: f.frequencyPenalty.optional(),
+  presencePenalty: f.presencePenalty.optional(),
+  seed: f.seed.optional(),
 });
 
 export type SamplingOptions = z.output<typeof samplingSchema>;
@@ -24,4 +69,24 @@ export type SamplingInput = z.input<typeof samplingSchema>;
 
 export function resolveSampling(input: SamplingInput = {}): SamplingOptions {
   return samplingSchema.parse(input);
+}
+
+/** The most answer tokens one request may ask for, and the default. */
+export const MAX_TOKENS_LIMIT = 1 << 20;
+export const DEFAULT_MAX_TOKENS = 512;
+export const maxTokensSchema = z.number().int().min(1).max(MAX_TOKENS_LIMIT);
+
+/** Each field's range and default, for clients that build their own inputs (the web UI via /api/info). */
+export function describeSampling(): Record<SamplingField | 'maxTokens', { min?: number; max?: number; integer: boolean; default?: number; description?: string }> {
+  const describe = (schema: z.ZodNumber, fallback?: number) => ({
+    ...(schema.minValue !== null && Number.isFinite(schema.minValue) ? { min: schema.minValue } : {}),
+    ...(schema.maxValue !== null && Number.isFinite(schema.maxValue) ? { max: schema.maxValue } : {}),
+    integer: schema.isInt,
+    ...(fallback !== undefined ? { default: fallback } : {}),
+    ...(schema.description ? { description: schema.description } : {}),
+  });
+  const out = {} as ReturnType<typeof describeSampling>;
+  for (const key of Object.keys(f) as SamplingField[]) out[key] = describe(f[key], (d as Partial<Record<SamplingField, number>>)[key]);
+  out.maxTokens = describe(maxTokensSchema.describe('stop after this many answer tokens'), DEFAULT_MAX_TOKENS);
+  return out;
 }

@@ -4,17 +4,11 @@ import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { DatabaseError } from '../../core/errors.js';
+import type { SamplingOptions } from '../../core/sampling.js';
 import type { GenerationStats, Role } from '../../core/types.js';
 
-export interface ConversationSettings {
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  minP?: number;
-  repeatPenalty?: number;
-  maxTokens?: number;
-  seed?: number;
-}
+/** Per-conversation overrides of the core's sampling contract, and an answer length. */
+export type ConversationSettings = Partial<SamplingOptions> & { maxTokens?: number };
 
 export interface Conversation {
   id: string;

@@ -2,10 +2,9 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { InvalidOptionError } from '../../core/errors.js';
 import { parsePriority, PRIORITY_ITEMS, type PriorityItem } from '../../core/artifact-plan.js';
-import { samplingSchema, type SamplingInput } from '../../core/sampling.js';
+import { DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, SAMPLING_DEFAULTS, SAMPLING_FIELDS, samplingOverridesSchema, type SamplingField } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
 import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
-import { DEFAULT_MAX_TOKENS } from '../../core/model-runner.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
 export function addModelOptions(command: Command): Command {
@@ -19,48 +18,27 @@ export function addModelOptions(command: Command): Command {
     .option('--tokenizer <path>', "for a .pte: its tokenizer (a Hugging Face tokenizer.json, or the folder holding it); default: the one beside the .pte");
 }
 
-/** Flags shared by `run` and `chat`: the model, the system prompt, and how to sample. */
-export function addGenerationOptions(command: Command): Command {
-  return addModelOptions(command)
-    .option('-s, --system <text>', 'system prompt')
-    .option('-n, --max-tokens <n>', 'stop after this many answer tokens', String(DEFAULT_MAX_TOKENS))
-    .option('--temperature <t>', 'randomness; 0 is greedy (always the likeliest token)', '0.7')
-    .option('--top-k <k>', 'sample among the k likeliest tokens (0: all)', '40')
-    .option('--top-p <p>', 'sample among the likeliest tokens whose probabilities add up to p', '0.95')
-    .option('--min-p <p>', 'drop tokens less likely than p times the likeliest', '0.05')
-    .option('--repeat-penalty <x>', 'penalty for repeating recent tokens (1: off)', '1.1')
-    .option('--repeat-last-n <n>', 'how many recent tokens the repeat penalty looks at', '64')
-    .option('--frequency-penalty <x>', 'penalty growing with how often a token appeared', '0')
-    .option('--presence-penalty <x>', 'penalty for any token that appeared', '0')
-    .option('--seed <n>', 'random seed; the same seed and input give the same answer')
-    .option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed');
+/** `topP` is `--top-p`: every sampling flag is named after its field in the core's contract. */
+export function samplingFlag(field: string): string {
+  return `--${field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-export interface GenerationFlags extends ModelFlags {
+/** Flags shared by `run` and `chat`: the model, the system prompt, and how to sample (from the core's sampling contract). */
+export function addGenerationOptions(command: Command): Command {
+  addModelOptions(command)
+    .option('-s, --system <text>', 'system prompt')
+    .option('-n, --max-tokens <n>', 'stop after this many answer tokens', String(DEFAULT_MAX_TOKENS));
+  for (const field of Object.keys(SAMPLING_FIELDS) as SamplingField[]) {
+    const fallback = (SAMPLING_DEFAULTS as Partial<Record<SamplingField, number>>)[field];
+    command.option(`${samplingFlag(field)} <value>`, SAMPLING_FIELDS[field].description ?? field, fallback === undefined ? undefined : String(fallback));
+  }
+  return command.option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed');
+}
+
+export type GenerationFlags = ModelFlags & Partial<Record<SamplingField, string>> & {
   system?: string;
   maxTokens: string;
-  temperature: string;
-  topK: string;
-  topP: string;
-  minP: string;
-  repeatPenalty: string;
-  repeatLastN: string;
-  frequencyPenalty: string;
-  presencePenalty: string;
-  seed?: string;
   stop?: string[];
-}
-
-const flagNames: Record<string, string> = {
-  temperature: '--temperature',
-  topK: '--top-k',
-  topP: '--top-p',
-  minP: '--min-p',
-  repeatPenalty: '--repeat-penalty',
-  repeatLastN: '--repeat-last-n',
-  frequencyPenalty: '--frequency-penalty',
-  presencePenalty: '--presence-penalty',
-  seed: '--seed',
 };
 
 function numberFlag(flag: string, value: string | undefined): number | undefined {
@@ -122,26 +100,17 @@ function priorityFlag(value: string | undefined): PriorityItem[] | undefined {
  * session's defaults for every answer. A bad value names its flag.
  */
 export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions {
-  const sampling: SamplingInput = {
-    temperature: numberFlag('--temperature', flags.temperature),
-    topK: numberFlag('--top-k', flags.topK),
-    topP: numberFlag('--top-p', flags.topP),
-    minP: numberFlag('--min-p', flags.minP),
-    repeatPenalty: numberFlag('--repeat-penalty', flags.repeatPenalty),
-    repeatLastN: numberFlag('--repeat-last-n', flags.repeatLastN),
-    frequencyPenalty: numberFlag('--frequency-penalty', flags.frequencyPenalty),
-    presencePenalty: numberFlag('--presence-penalty', flags.presencePenalty),
-    seed: numberFlag('--seed', flags.seed),
-  };
-  const checked = samplingSchema.safeParse(sampling);
+  const sampling: Record<string, number | undefined> = {};
+  for (const field of Object.keys(SAMPLING_FIELDS) as SamplingField[]) sampling[field] = numberFlag(samplingFlag(field), flags[field]);
+  const checked = samplingOverridesSchema.safeParse(sampling);
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
     const key = String(issue.path[0] ?? '');
-    throw new InvalidOptionError(flagNames[key] ?? key, z.prettifyError(new z.ZodError([issue])).replace(/^✖\s*/, '').split('\n')[0] ?? issue.message);
+    throw new InvalidOptionError(samplingFlag(key), z.prettifyError(new z.ZodError([issue])).replace(/^✖\s*/, '').split('\n')[0] ?? issue.message);
   }
   return {
     ...parseModelFlags(flags),
     ...(flags.system ? { systemPrompt: flags.system } : {}),
-    defaults: { sampling, maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, 1 << 20)!, stop: stopFlag(flags.stop) },
+    defaults: { sampling: checked.data, maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, MAX_TOKENS_LIMIT)!, stop: stopFlag(flags.stop) },
   };
 }

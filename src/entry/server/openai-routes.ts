@@ -7,7 +7,8 @@ import type { GenerationChunk, GenerationStats, StopReason } from '../../core/ty
 import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
-import { chatCompletionRequest, completionRequest, type CompletionRequest } from './openai-schemas.js';
+import { chatCompletionRequest, completionRequest, httpName, type CompletionRequest } from './openai-schemas.js';
+import { SAMPLING_FIELDS, type SamplingField } from '../../core/sampling.js';
 
 export interface RouteContext {
   host: ModelHost;
@@ -43,18 +44,18 @@ export async function parseBody<T extends z.ZodType>(c: Context, schema: T): Pro
 function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletionRequest>, signal: AbortSignal, timeLimitMs: number): GenerateOptions {
   const maxTokens = ('max_completion_tokens' in body ? body.max_completion_tokens : undefined) ?? body.max_tokens ?? undefined;
   const stop = body.stop === undefined || body.stop === null ? [] : typeof body.stop === 'string' ? [body.stop] : body.stop;
-  const sampling: NonNullable<GenerateOptions['sampling']> = {};
-  if (body.temperature != null) sampling.temperature = body.temperature;
+  const sampling: Partial<Record<SamplingField, number>> = {};
+  for (const field of Object.keys(SAMPLING_FIELDS) as SamplingField[]) {
+    const value = body[httpName(field) as keyof typeof body];
+    if (typeof value === 'number') sampling[field] = value;
+  }
   // top_p 0 keeps only the likeliest token: that is greedy decoding.
-  if (body.top_p === 0) sampling.temperature = 0;
-  else if (body.top_p != null) sampling.topP = body.top_p;
-  if (body.top_k != null) sampling.topK = body.top_k;
-  if (body.min_p != null) sampling.minP = body.min_p;
-  if (body.repeat_penalty != null) sampling.repeatPenalty = body.repeat_penalty;
-  if (body.frequency_penalty != null) sampling.frequencyPenalty = body.frequency_penalty;
-  if (body.presence_penalty != null) sampling.presencePenalty = body.presence_penalty;
+  if (sampling.topP === 0) {
+    delete sampling.topP;
+    sampling.temperature = 0;
+  }
   // OpenAI takes any integer; the same integer must give the same 32-bit engine seed.
-  if (body.seed != null) sampling.seed = ((body.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}) };
 }
 

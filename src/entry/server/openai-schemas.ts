@@ -1,21 +1,34 @@
 import { z } from 'zod';
+import { maxTokensSchema, SAMPLING_FIELDS, type SamplingField } from '../../core/sampling.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
 const content = z.union([z.string(), z.array(textPart).min(1)]).transform((value) => (typeof value === 'string' ? value : value.map((part) => part.text).join('')));
 
-/** Sampling fields shared by both endpoints. Unknown fields are ignored, as OpenAI clients send many. */
+/** `topP` is `top_p`: OpenAI's names for the core's sampling fields. */
+export function httpName(field: string): string {
+  return field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/**
+ * The core's sampling contract under OpenAI's names, each field nullable as
+ * OpenAI's clients send null for "unset". Two widenings, both OpenAI's:
+ * `top_p: 0` (keep only the likeliest token, i.e. greedy) and a seed of any
+ * integer (folded into 32 bits by the route).
+ */
+const samplingFields = Object.fromEntries(
+  (Object.keys(SAMPLING_FIELDS) as SamplingField[]).map((field) => {
+    const schema = field === 'topP' ? z.union([z.literal(0), SAMPLING_FIELDS.topP]) : field === 'seed' ? z.number().int() : SAMPLING_FIELDS[field];
+    return [httpName(field), schema.nullish()];
+  }),
+) as { [F in SamplingField as HttpName<F>]: z.ZodOptional<z.ZodNullable<z.ZodNumber | z.ZodUnion<[z.ZodLiteral<0>, z.ZodNumber]>>> };
+
+type HttpName<S extends string> = S extends `${infer Head}${infer Tail}` ? `${Head extends Uppercase<Head> ? `_${Lowercase<Head>}` : Head}${HttpName<Tail>}` : '';
+
+/** Fields shared by both endpoints. Unknown fields are ignored, as OpenAI clients send many. */
 const sampling = {
   model: z.string().optional(),
-  max_tokens: z.number().int().min(1).max(1 << 20).nullish(),
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  top_k: z.number().int().min(0).nullish(),
-  min_p: z.number().min(0).max(1).nullish(),
-  repeat_penalty: z.number().min(1).max(3).nullish(),
-  frequency_penalty: z.number().min(-2).max(2).nullish(),
-  presence_penalty: z.number().min(-2).max(2).nullish(),
-  /** Any integer, as OpenAI takes; the engines take 32 bits (see generateOptions). */
-  seed: z.number().int().nullish(),
+  max_tokens: maxTokensSchema.nullish(),
+  ...samplingFields,
   stop: z.union([z.string().min(1, 'an empty stop string would end every answer at once'), z.array(z.string().min(1, 'an empty stop string would end every answer at once')).max(4)]).nullish(),
   n: z.literal(1).nullish(),
   stream: z.boolean().nullish(),
@@ -29,7 +42,7 @@ export const chatCompletionRequest = z.object({
     .array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']).transform((role) => (role === 'developer' ? 'system' : role)), content }))
     .min(1)
     .refine((messages) => messages.at(-1)?.role === 'user', { message: 'the last message must be from the user: there is nothing to answer after an assistant message' }),
-  max_completion_tokens: z.number().int().min(1).max(1 << 20).nullish(),
+  max_completion_tokens: maxTokensSchema.nullish(),
 });
 
 export const completionRequest = z.object({

@@ -4,19 +4,13 @@ import { z } from 'zod';
 import type { ConversationStore, StoredMessage } from '../../adapters/storage/conversation-store.js';
 import { DatabaseError, OnboardError } from '../../core/errors.js';
 import type { ChatMessage } from '../../core/types.js';
+import { describeSampling, maxTokensSchema, samplingOverridesSchema } from '../../core/sampling.js';
 import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { disconnectSignal, parseBody, requireRunner, type RouteContext } from './openai-routes.js';
 
-const settingsSchema = z.strictObject({
-  temperature: z.number().min(0).max(2).optional(),
-  topP: z.number().gt(0).max(1).optional(),
-  topK: z.number().int().min(0).optional(),
-  minP: z.number().min(0).max(1).optional(),
-  repeatPenalty: z.number().min(1).max(3).optional(),
-  maxTokens: z.number().int().min(1).max(8192).optional(),
-  seed: z.number().int().min(0).optional(),
-});
-const conversationInput = z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: settingsSchema.optional() });
+/** A conversation's settings: the core's sampling contract and an answer length, each optional. */
+export const conversationSettingsSchema = samplingOverridesSchema.extend({ maxTokens: maxTokensSchema.optional() });
+const conversationInput = z.strictObject({ title: z.string().max(200).optional(), systemPrompt: z.string().max(20_000).optional(), settings: conversationSettingsSchema.optional() });
 const messageInput = z.strictObject({ content: z.string().min(1).max(100_000) });
 
 /** Runs a write whose failure must not hide the error being reported; returns that failure. */
@@ -49,6 +43,7 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
       model: ctx.modelId,
       ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, backendReason: runner.model.backend.reason, ...(runner.model.backend.artifact ? { artifact: runner.model.backend.artifact } : {}), contextSize: runner.model.contextSize, architecture: runner.model.info.architecture } : {}),
       ...(failure ? { error: failure } : {}),
+      sampling: describeSampling(),
     });
   });
 

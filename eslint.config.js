@@ -12,25 +12,35 @@ export default tseslint.config(
     },
   },
   {
-    // The core is the domain: no engine library, no Node built-ins, no outer layer,
-    // so it can later run in React Native or a browser.
+    // The core is the domain: an allow-list (its own files, zod, the Jinja library), so it can
+    // run in React Native (test/hermes) or a browser. Everything else reaches it through a port.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'child_process', 'http', 'crypto'], message: 'core must not import Node built-ins; put it behind a port in src/adapters.' },
-            { group: ['node-llama-cpp', '**/adapters/**', '**/entry/**', '**/composition*'], message: 'core must not depend on adapters, entry points or engines (dependencies point inward).' },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./[^/]+\\.js$|zod$|@huggingface/jinja$)', message: 'core imports only its own files, zod and @huggingface/jinja; put the rest behind a port in src/core/engine.ts and implement it in src/adapters.' }] }],
     },
   },
   {
     files: ['src/adapters/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/entry/**', '**/composition*'], message: 'adapters must not depend on entry points.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/app/**', '**/entry/**'], message: 'adapters must not depend on the application layer or entry points (dependencies point inward).' }] }],
+    },
+  },
+  {
+    // Use cases and the composition root: the core, the adapters, and nothing above.
+    files: ['src/app/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/entry/**'], message: 'the application layer must not depend on entry points.' }] }],
+    },
+  },
+  {
+    // Entry points parse, call the application layer and render: they reach no adapter, only the
+    // application layer, the core, their own files and their own libraries (CLI, HTTP, metrics).
+    files: ['src/entry/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^(?!\\.(\\./)*/(app|core|entry)/|\\.\\.?/(?!(\\.\\./)*(adapters|composition|bench)\\b)|node:|(commander|zod|hono|hono/.+|@hono/node-server|prom-client|cli-progress)$)', message: 'entry points import the application layer (src/app), the core, their own files and their own libraries; adapters are reached through src/app.' }] },
+      ],
     },
   },
   {

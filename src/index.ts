@@ -1,5 +1,5 @@
 /** The library entry: build an app, open a chat, stream answers. */
-export { createApp, configFromEnv, type App, type AppConfig, type OpenChatOptions, type OpenModelOptions } from './composition.js';
+export { createApp, configFromEnv, type App, type AppConfig, type OpenChatOptions, type OpenModelOptions } from './app/composition.js';
 export { ChatSession, type ChatSessionOptions, type SendOptions } from './core/chat-session.js';
 export { ModelRunner, type GenerateOptions, type ModelRunnerOptions } from './core/model-runner.js';
 export type { Engine, EngineSequence, LoadedModel, LoadOptions, ModelInfo, MemoryProbe } from './core/engine.js';

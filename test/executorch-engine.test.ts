@@ -31,7 +31,7 @@ for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch en
     assert.equal(exported.code, 0, exported.stderr);
     const path = JSON.parse(exported.stdout).model.path as string;
     if (runtime === 'native') await setupNativeRuntime({ log: () => {} }); // a no-op when installed
-    model = await new ExecuTorchEngine({ runtime, onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, backend: 'auto' });
+    model = await new ExecuTorchEngine({ runtime, onRestart: (reason) => restarts.push(reason) }).load({ modelPath: path, contextSize: 512, target: 'auto' });
     runner = new ModelRunner(model, 1, { memory: processMemoryProbe, clock: performanceClock, onWarning: () => {} });
   });
   after(async () => {

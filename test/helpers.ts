@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { configFromEnv, createApp, type App } from '../src/composition.js';
+import { configFromEnv, createApp, type App } from '../src/app/composition.js';
 import type { LoadedModel } from '../src/core/engine.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +21,7 @@ export function defaultModelPath(): Promise<string> {
 }
 
 export async function loadDefaultModel(contextSize = 2048): Promise<LoadedModel> {
-  return testApp().engine.load({ modelPath: await defaultModelPath(), contextSize, backend: 'cpu' });
+  return testApp().engines.get('llamacpp')!.engine.load({ modelPath: await defaultModelPath(), contextSize, target: 'cpu' });
 }
 
 export interface CliResult {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createApp } from '../composition.js';
+import { createApp } from '../app/composition.js';
 import { median } from './measure.js';
 
 const run = promisify(execFile);

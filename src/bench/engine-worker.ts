@@ -14,7 +14,7 @@ const prompt = JSON.parse(idsJson!) as number[];
 const maxTokens = Number(maxTokensArg);
 
 const engine = kind === 'native' || kind === 'python' ? new ExecuTorchEngine({ runtime: kind }) : new LlamaCppEngine({ availableMemoryBytes });
-const model: LoadedModel & { hostPid?: number } = await engine.load({ modelPath: modelPath!, contextSize: 512, threads: Number(threadsArg), backend: 'cpu' });
+const model: LoadedModel & { hostPid?: number } = await engine.load({ modelPath: modelPath!, contextSize: 512, threads: Number(threadsArg), target: 'cpu' });
 const sequence = model.createSequence();
 const started = performance.now();
 const generation = await sequence.begin(prompt, resolveSampling({ temperature: 0, repeatPenalty: 1 }));

@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../adapters/executorch/toolchain.js';
-import { createApp } from '../composition.js';
+import { createApp } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
 import { BENCH_PROMPT, median, type RunResult } from './measure.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../adapters/executorch/toolchain.js';
-import { createApp } from '../composition.js';
+import { createApp } from '../app/composition.js';
 import { nativeTop1 } from './native-top1.js';
 
 const run = promisify(execFile);

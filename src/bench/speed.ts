@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { PYTHON_DIR, pythonEnv, toolchainState } from '../adapters/executorch/toolchain.js';
 import { hostInfo } from '../adapters/system/host-info.js';
-import { createApp, DEFAULT_CONTEXT_SIZE } from '../composition.js';
+import { createApp, DEFAULT_CONTEXT_SIZE } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
 import { BENCH_PROMPT, median, type BenchSettings, type RunResult } from './measure.js';
 import { sseEvents, startServeProcess } from './serve-process.js';

@@ -2,7 +2,7 @@
 // process, interleaved with the order swapped every round, so the machine's drift between
 // processes (which dominates `bench:speed`'s ttft column on a shared VM) cancels out.
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
-import { createApp, DEFAULT_CONTEXT_SIZE } from '../composition.js';
+import { createApp, DEFAULT_CONTEXT_SIZE } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
 import { BENCH_PROMPT, median } from './measure.js';
 

@@ -12,7 +12,7 @@ const greedy = { temperature: 0, repeatPenalty: 1 };
 
 async function runOnboard(settings: BenchSettings, multiTurn: boolean): Promise<RunResult> {
   const engine = new LlamaCppEngine({ availableMemoryBytes });
-  const model = await engine.load({ modelPath: settings.modelPath, contextSize: settings.contextSize, threads: settings.threads, backend: 'cpu' });
+  const model = await engine.load({ modelPath: settings.modelPath, contextSize: settings.contextSize, threads: settings.threads, target: 'cpu' });
   const runner = new ModelRunner(model, 1, { memory: processMemoryProbe, clock: performanceClock });
   const session = new ChatSession(runner);
   const { stats } = await session.ask(settings.prompt, { sampling: greedy, maxTokens: settings.maxTokens });

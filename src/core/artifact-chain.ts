@@ -1,15 +1,16 @@
 import type { ArtifactPlan, PlannedAttempt } from './artifact-plan.js';
-import type { Clock, Engine, EngineSequence, LoadedModel, LoadOptions } from './engine.js';
+import type { Clock, EngineSequence, LoadedModel, LoadOptions } from './engine.js';
+import type { EngineRegistry } from './engine-registry.js';
 import { CancelledError, NoRunnableArtifactError, OnboardError } from './errors.js';
 import { resolveSampling } from './sampling.js';
-import type { ArtifactAttempt, ArtifactChoice, BackendChoice, BackendName } from './types.js';
+import type { ArtifactAttempt, ArtifactChoice, BackendChoice } from './types.js';
 
 export interface ChainOptions {
-  /** What every candidate is loaded with; the chain adds the file and the backend. */
-  load: Omit<LoadOptions, 'modelPath' | 'backend'>;
+  /** What every candidate is loaded with; the chain adds the file, its header and the target. */
+  load: Omit<LoadOptions, 'modelPath' | 'target' | 'header'>;
   /** The model's name, for messages. */
   model: string;
-  engines: Readonly<Record<'executorch' | 'llamacpp', Engine>>;
+  engines: EngineRegistry;
   /** Called once per attempt, as it happens (the CLI and server log it). */
   onAttempt?: (attempt: ArtifactAttempt) => void;
   clock: Clock;
@@ -31,12 +32,20 @@ export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOption
     const { artifact, target } = candidate;
     let model: LoadedModel | undefined;
     try {
-      model = await options.engines[target.engine].load({ ...options.load, modelPath: artifact.path, backend: llamaBackend(candidate), requestedBy: `chosen for ${artifact.id}: ${candidate.reason}` });
+      const engine = options.engines.get(target.engine);
+      if (!engine) throw new Error(`no engine ${target.engine} in this app`);
+      model = await engine.engine.load({
+        ...options.load,
+        modelPath: artifact.path,
+        ...(artifact.header !== undefined ? { header: artifact.header } : {}),
+        target: target.backend,
+        requestedBy: `chosen for ${artifact.id}: ${candidate.reason}`,
+      });
       await probeFirstForward(model);
       const used: ArtifactAttempt = { artifact: artifact.id, target: target.backend, outcome: 'used', reason: candidate.reason };
       attempts.push(used);
       options.onAttempt?.(used);
-      return new ChosenArtifactModel(model, choiceFor(candidate, attempts), Math.round(options.clock.now() - started));
+      return new ChosenArtifactModel(model, choiceFor(candidate, engine.engine.name, attempts), Math.round(options.clock.now() - started));
     } catch (error) {
       await model?.unload().catch(() => {});
       if (error instanceof CancelledError) throw error;
@@ -52,15 +61,8 @@ export async function loadFirstRunnable(plan: ArtifactPlan, options: ChainOption
   );
 }
 
-/** llama.cpp is told the backend the plan chose; ExecuTorch runs the delegates its program names. */
-function llamaBackend(candidate: PlannedAttempt): BackendName | 'auto' {
-  const backend = candidate.target.backend;
-  return candidate.target.engine === 'llamacpp' && (backend === 'cpu' || backend === 'vulkan' || backend === 'cuda') ? backend : 'auto';
-}
-
-function choiceFor(candidate: PlannedAttempt, attempts: readonly ArtifactAttempt[]): ArtifactChoice {
+function choiceFor(candidate: PlannedAttempt, engine: string, attempts: readonly ArtifactAttempt[]): ArtifactChoice {
   const passed = attempts.filter((a) => a.outcome !== 'used').map((a) => `${a.artifact} (${a.target}) ${a.outcome}: ${a.reason}`);
-  const engine = candidate.target.engine === 'llamacpp' ? 'llama.cpp' : 'executorch';
   const head = `${candidate.artifact.id} (${candidate.artifact.format}, ${engine} on ${candidate.target.backend}), ${candidate.reason}`;
   return {
     id: candidate.artifact.id,

@@ -6,9 +6,9 @@ import { softwareOnlyReason } from './backend-policy.js';
  * are read by adapters; this file only orders and explains.
  */
 
-/** Accelerator classes, best first: the default priority order. */
-export const ACCELERATOR_CLASSES = ['npu', 'gpu', 'cpu'] as const;
-export type AcceleratorClass = (typeof ACCELERATOR_CLASSES)[number];
+import { ACCELERATOR_CLASSES, type AcceleratorClass } from './types.js';
+
+export { ACCELERATOR_CLASSES, type AcceleratorClass };
 
 /** A concrete way to run an artifact: ExecuTorch delegates, or llama.cpp backends. */
 export type TargetBackend = 'qnn' | 'coreml' | 'vulkan' | 'cuda' | 'mps' | 'xnnpack' | 'portable' | 'cpu';
@@ -45,7 +45,8 @@ export interface DeviceProfile {
 
 /** One way to run an artifact, as the file itself says (delegates in a .pte; GGUF runs on any llama.cpp backend). */
 export interface ArtifactTarget {
-  engine: 'executorch' | 'llamacpp';
+  /** The id of the engine that runs it (see EngineEntry). */
+  engine: string;
   backend: TargetBackend;
   /** Every delegate the program needs at run time (a Vulkan .pte also holds XNNPACK partitions). */
   needs: TargetBackend[];
@@ -54,10 +55,12 @@ export interface ArtifactTarget {
 export interface Artifact {
   id: string;
   path: string;
-  format: 'pte' | 'gguf';
+  format: string;
   sizeBytes: number;
   quantization: string;
   targets: ArtifactTarget[];
+  /** What the engine read from the file while planning, handed to its load so the file is read once. */
+  header?: unknown;
 }
 
 export interface PlannedAttempt {
@@ -109,8 +112,8 @@ function matches(item: PriorityItem, backend: TargetBackend): boolean {
  * Orders the ways to run a model's artifacts. The priority list is walked in
  * order; each item (a class such as `gpu`, or a backend such as `vulkan`)
  * takes the targets it matches that the device has. Within one item an
- * ExecuTorch program comes before a GGUF (it was exported for this kind of
- * device), then the smaller file (decoding is memory-bound). Targets no
+ * artifact made for fewer targets comes first (an ExecuTorch program exported
+ * for this kind of device before a GGUF any backend runs), then the smaller file (decoding is memory-bound). Targets no
  * item names are left out, with the reason.
  */
 export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProfile, priority: readonly PriorityItem[] = DEFAULT_PRIORITY): ArtifactPlan {
@@ -130,7 +133,7 @@ export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProf
         else here.push({ artifact, target, reason: `${item}${named ? '' : ` (${target.backend})`}, by priority ${priority.join(',')}` });
       }
     }
-    here.sort((a, b) => formatRank(a.artifact) - formatRank(b.artifact) || a.artifact.sizeBytes - b.artifact.sizeBytes);
+    here.sort((a, b) => a.artifact.targets.length - b.artifact.targets.length || a.artifact.sizeBytes - b.artifact.sizeBytes);
     candidates.push(...here);
   }
   for (const artifact of artifacts) {
@@ -139,10 +142,6 @@ export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProf
     }
   }
   return { candidates, skipped };
-}
-
-function formatRank(artifact: Artifact): number {
-  return artifact.format === 'pte' ? 0 : 1;
 }
 
 /** Parses a priority list such as "npu,gpu,cpu" or "vulkan,cpu"; returns the unknown items. */

@@ -1,27 +1,31 @@
 import type { SamplingOptions } from './sampling.js';
-import type { BackendChoice, BackendRequest } from './types.js';
+import type { BackendChoice } from './types.js';
 
 /**
  * The engine port. An engine does only what only it can do: load a model
  * file, tokenize, evaluate tokens into its KV cache and sample the next
  * token. Chat templates, stop rules, streaming text and stats live in the core.
  */
-export interface Engine {
+export interface Engine<Header = unknown> {
+  /** Its display name (llama.cpp, ExecuTorch). */
   readonly name: string;
-  load(options: LoadOptions): Promise<LoadedModel>;
+  load(options: LoadOptions<Header>): Promise<LoadedModel>;
 }
 
-export interface LoadOptions {
+export interface LoadOptions<Header = unknown> {
   modelPath: string;
+  /** The engine's own reading of the file's header, when the caller already has it: a model file is read once. */
+  header?: Header;
   /** Context window in tokens. */
   contextSize: number;
   threads?: number;
   /** KV-cache sequences (conversations served at once); 1 by default. */
   sequences?: number;
-  backend: BackendRequest;
+  /** Where to run: `auto`, or one of the engine's targets (a llama.cpp backend; the delegate an ExecuTorch program holds). */
+  target: string;
   /** A tokenizer file, for engines whose model file does not carry one (a .pte); default: the one beside the model. */
   tokenizerPath?: string;
-  /** Who asked for `backend` when it is not auto, for the backend report (default: the --backend flag). */
+  /** Who asked for `target` when it is not auto, for the backend report (default: the --backend flag). */
   requestedBy?: string;
   signal?: CancelSignal;
 }

@@ -1,5 +1,9 @@
 /** Domain types shared by the core, the engines and the entry points. */
 
+/** Kinds of hardware, best first: the default priority order. */
+export const ACCELERATOR_CLASSES = ['npu', 'gpu', 'cpu'] as const;
+export type AcceleratorClass = (typeof ACCELERATOR_CLASSES)[number];
+
 export type Role = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {
@@ -12,9 +16,15 @@ export interface ChatMessage {
 export type BackendName = 'cpu' | 'vulkan' | 'cuda';
 export type BackendRequest = BackendName | 'auto';
 
-/** Which backend an engine runs on, and why it was chosen. */
+/**
+ * Where a loaded model runs, and why: the same shape for every engine. The
+ * target is what the engine names (a llama.cpp backend: cpu, vulkan, cuda;
+ * an ExecuTorch delegate: xnnpack, vulkan, qnn...), its class the kind of
+ * hardware (cpu, gpu, npu).
+ */
 export interface BackendChoice {
-  backend: BackendName;
+  backend: string;
+  accelerator: AcceleratorClass;
   /** Device name(s) the backend reported, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   devices: string[];
   /** One line: why this backend was used. */
@@ -28,7 +38,7 @@ export interface BackendChoice {
 /** The artifact a model's fallback chain settled on, and every artifact it considered. */
 export interface ArtifactChoice {
   id: string;
-  format: 'pte' | 'gguf';
+  format: string;
   /** The accelerator it runs on: a delegate (qnn, vulkan, xnnpack) or a llama.cpp backend (cuda, vulkan, cpu). */
   target: string;
   /** One line: why this artifact, and what was passed over. */
@@ -44,7 +54,7 @@ export interface ArtifactAttempt {
 }
 
 export interface BackendAttempt {
-  backend: BackendName;
+  backend: string;
   outcome: 'used' | 'skipped' | 'failed';
   reason: string;
 }
@@ -54,7 +64,7 @@ export type StopReason = 'eos' | 'stop-string' | 'max-tokens' | 'context-full' |
 /** Stats attached to the end of every generation. */
 export interface GenerationStats {
   engine: string;
-  backend: BackendName;
+  backend: string;
   backendReason: string;
   /** The artifact used, when the model has several (see ArtifactChoice). */
   artifact?: string;

@@ -22,7 +22,7 @@ export class FakeLoadedModel implements LoadedModel {
   readonly loadMs = 0;
   readonly contextSize: number;
   readonly info = { path: 'fake.model', architecture: 'fake', trainContextSize: 1 << 16, vocabularySize: 1 << 16, addBosToken: false };
-  readonly backend = { backend: 'cpu' as const, devices: [], reason: 'the fake engine', attempts: [] };
+  readonly backend = { backend: 'cpu', accelerator: 'cpu' as const, devices: [], reason: 'the fake engine', attempts: [] };
   readonly answer: string;
   readonly tokenDelayMs: number;
   /** Every prompt a sequence evaluated (what was prefilled), for assertions. */

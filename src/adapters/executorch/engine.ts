@@ -2,6 +2,8 @@ import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequ
 import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
+import { TARGET_CLASS } from '../../core/artifact-plan.js';
+import { pteTarget } from './targets.js';
 import { readPte, type PteSummary } from '../pte/reader.js';
 import { HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pythonHostCommand, type HostCommand } from './host-process.js';
 import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
@@ -47,13 +49,13 @@ function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): ExecuTorchRuntime
  * (python/onboard_executorch/host.py). Tokenization runs here, with the
  * exported tokenizer.json, so the port's tokenize and detokenize stay synchronous.
  */
-export class ExecuTorchEngine implements Engine {
+export class ExecuTorchEngine implements Engine<PteSummary> {
   readonly name = 'executorch';
 
   constructor(private readonly options: ExecuTorchEngineOptions = {}) {}
 
-  async load(options: LoadOptions): Promise<LoadedModel> {
-    const pte = await readPte(options.modelPath);
+  async load(options: LoadOptions<PteSummary>): Promise<LoadedModel> {
+    const pte = options.header ?? (await readPte(options.modelPath));
     assertLanguageModel(options.modelPath, pte);
     const tokenizer = await loadTokenizer(options.modelPath, options.tokenizerPath);
     const requested = this.options.runtime ?? runtimeFromEnv();
@@ -125,7 +127,9 @@ class ExecuTorchModel implements LoadedModel {
       addBosToken: false,
     };
     const delegates = pte.backends.join(', ') || 'portable kernels';
-    this.backend = { backend: 'cpu', devices: [delegates], reason: `the .pte delegates to ${delegates}, which this runtime has; run by ${hostWhy}`, attempts: [{ backend: 'cpu', outcome: 'used', reason: 'the only backend this runtime runs' }] };
+    const target = pteTarget(pte).backend;
+    const reason = `the .pte delegates to ${delegates}, which this runtime has; run by ${hostWhy}`;
+    this.backend = { backend: target, accelerator: TARGET_CLASS[target], devices: [delegates], reason, attempts: [{ backend: target, outcome: 'used', reason: 'the program runs on the delegates it holds' }] };
   }
 
   async start(): Promise<void> {

@@ -1,5 +1,5 @@
-import { access, open, readFile, stat } from 'node:fs/promises';
-import { ModelCorruptError, ModelIsDirectoryError, ModelNotFoundError, ModelNotReadableError } from '../../core/errors.js';
+import { access, readFile, stat } from 'node:fs/promises';
+import { withModelBytes } from './model-bytes.js';
 
 /** Signatures of files people mistake for models, so the error can say what the file is. */
 const KNOWN_SIGNATURES: ReadonlyArray<{ bytes: number[]; name: string }> = [
@@ -13,29 +13,9 @@ const KNOWN_SIGNATURES: ReadonlyArray<{ bytes: number[]; name: string }> = [
   { bytes: [0x7b], name: 'a JSON file' },
 ];
 
-/** The first bytes of a file, after checking it exists, is a file and is readable. */
+/** The first bytes of a model file, after checking it exists, is a file and is readable. */
 export async function readFileHead(path: string, length: number): Promise<{ head: Buffer; size: number }> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    throw fsError(error, path);
-  }
-  if (info.isDirectory()) throw new ModelIsDirectoryError(path);
-  if (info.size === 0) throw new ModelCorruptError(path, 'the file is empty (0 bytes)');
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw fsError(error, path);
-  }
-  try {
-    const head = Buffer.alloc(Math.min(length, info.size));
-    await handle.read(head, 0, head.length, 0);
-    return { head, size: info.size };
-  } finally {
-    await handle.close();
-  }
+  return withModelBytes(path, async (bytes) => ({ head: await bytes.read(0, length), size: bytes.size }));
 }
 
 /** A file larger than what its kind can hold: refused before it is read into memory. */
@@ -70,12 +50,3 @@ export function describeForeignFile(head: Buffer): string {
   const magic = [...head.subarray(0, 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return `unknown format, first bytes ${magic}`;
 }
-
-function fsError(error: unknown, path: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new ModelNotFoundError(path);
-  if (code === 'EACCES' || code === 'EPERM') return new ModelNotReadableError(path);
-  if (code === 'EISDIR') return new ModelIsDirectoryError(path);
-  return error instanceof Error ? error : new Error(String(error));
-}
-

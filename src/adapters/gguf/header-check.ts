@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { withModelBytes, type ModelBytes } from '../files/model-bytes.js';
 import { ModelCorruptError, NotAModelFileError } from '../../core/errors.js';
 
 /**
@@ -31,12 +31,12 @@ export interface GgufHeaderFacts {
 }
 
 class Reader {
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private bufferStart = 0;
   offset = 0;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly bytes: ModelBytes,
     readonly size: number,
     private readonly path: string,
   ) {}
@@ -51,9 +51,8 @@ class Reader {
     const end = this.offset + length;
     if (this.offset >= this.bufferStart && end <= this.bufferStart + this.buffer.length) return;
     const chunk = Math.min(Math.max(length, 1 << 20), this.size - this.offset);
-    this.buffer = Buffer.alloc(chunk);
-    const { bytesRead } = await this.handle.read(this.buffer, 0, chunk, this.offset);
-    if (bytesRead < length) this.fail('the file changed while it was read');
+    this.buffer = await this.bytes.read(this.offset, chunk);
+    if (this.buffer.length < length) this.fail('the file changed while it was read');
     this.bufferStart = this.offset;
   }
 
@@ -108,10 +107,8 @@ async function skipValue(reader: Reader, type: number, depth: number): Promise<v
 
 /** Checks the header of a file that starts with "GGUF"; throws a typed error for anything that does not add up. */
 export async function checkGgufHeader(path: string): Promise<GgufHeaderFacts> {
-  const handle = await open(path, 'r');
-  try {
-    const { size } = await handle.stat();
-    const reader = new Reader(handle, size, path);
+  return withModelBytes(path, async (bytes) => {
+    const reader = new Reader(bytes, bytes.size, path);
     await reader.u32(); // the magic, checked by the caller
     const version = await reader.u32();
     if (!SUPPORTED_VERSIONS.includes(version)) {
@@ -133,7 +130,5 @@ export async function checkGgufHeader(path: string): Promise<GgufHeaderFacts> {
       await reader.skip(4 + 8); // type and data offset, checked against the file by the reader's summary
     }
     return { version, tensorCount, kvCount, headerBytes: reader.offset };
-  } finally {
-    await handle.close();
-  }
+  });
 }

@@ -29,6 +29,11 @@ export interface GgufSummary {
 
 const GGUF_MAGIC = 'GGUF';
 
+/** Whether a file's first bytes are a GGUF's. */
+export function isGgufHead(head: Uint8Array): boolean {
+  return head.length >= 4 && Buffer.from(head.buffer, head.byteOffset, 4).toString('latin1') === GGUF_MAGIC;
+}
+
 /** Architectures this llama.cpp build knows, read from node-llama-cpp at run time. */
 export function supportedArchitectures(): Set<string> {
   const table = (llamaCpp as unknown as { GgufArchitectureType: Record<string, string> }).GgufArchitectureType;

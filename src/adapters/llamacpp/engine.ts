@@ -1,10 +1,10 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
-import { planBackends } from '../../core/backend-policy.js';
+import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
 import type { SamplingOptions } from '../../core/sampling.js';
-import type { BackendAttempt, BackendChoice, BackendName } from '../../core/types.js';
+import type { BackendAttempt, BackendChoice, BackendName, BackendRequest } from '../../core/types.js';
 import { readGguf, type GgufSummary } from '../gguf/reader.js';
 import { describeLoadFailure, detectBackends, llamaRuntime, noDeviceReason } from './runtime.js';
 
@@ -14,30 +14,31 @@ export interface LlamaCppEngineOptions {
 }
 
 /** The llama.cpp engine, through node-llama-cpp: GGUF models on CPU, Vulkan or CUDA. */
-export class LlamaCppEngine implements Engine {
+export class LlamaCppEngine implements Engine<GgufSummary> {
   readonly name = 'llama.cpp';
 
   constructor(private readonly options: LlamaCppEngineOptions) {}
 
-  async load(options: LoadOptions): Promise<LoadedModel> {
+  async load(options: LoadOptions<GgufSummary>): Promise<LoadedModel> {
     const started = performance.now();
+    const request = backendRequest(options.target);
     // Check the file while the native runtime loads: both take a few hundred ms.
-    const runtimes = options.backend === 'auto' ? detectBackends() : warmRuntime(options.backend);
-    const gguf = await readGguf(options.modelPath);
+    const runtimes = request === 'auto' ? detectBackends() : warmRuntime(request);
+    const gguf = options.header ?? (await readGguf(options.modelPath));
     // Every sequence has a KV cache of the full context size.
     const estimate = estimateMemory({ weightsBytes: gguf.fileSize, layers: gguf.layers, kvWidth: gguf.kvWidth }, options.contextSize * (options.sequences ?? 1));
     assertFitsInMemory(estimate, this.options.availableMemoryBytes());
 
-    const plan = planBackends(options.backend, await runtimes);
+    const plan = planBackends(request, await runtimes);
     const attempts: BackendAttempt[] = [...plan.skipped];
     for (const backend of plan.candidates) {
       if (options.signal?.aborted) throw new CancelledError('Model loading');
       try {
         const loaded = await this.loadOn(backend, options, gguf);
         const on = loaded.devices.length ? ` on ${loaded.devices.join(', ')}` : '';
-        const reason = (options.backend === 'auto' ? autoReason(backend, attempts) : options.requestedBy ?? `requested with --backend ${backend}`) + on;
+        const reason = (request === 'auto' ? autoReason(backend, attempts) : options.requestedBy ?? `requested with --backend ${backend}`) + on;
         attempts.push({ backend, outcome: 'used', reason });
-        const choice: BackendChoice = { backend, devices: loaded.devices, reason, attempts };
+        const choice: BackendChoice = { backend, accelerator: backend === 'cpu' ? 'cpu' : 'gpu', devices: loaded.devices, reason, attempts };
         return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started);
       } catch (error) {
         attempts.push({ backend, outcome: 'failed', reason: describeLoadFailure(backend, error) });
@@ -45,7 +46,7 @@ export class LlamaCppEngine implements Engine {
     }
     const last = attempts.at(-1);
     throw new BackendUnavailableError(
-      options.backend,
+      request,
       last?.reason ?? 'no backend could load the model',
       attempts.map((a) => `${a.backend}: ${a.outcome} (${a.reason})`),
     );
@@ -70,6 +71,12 @@ export class LlamaCppEngine implements Engine {
       throw error;
     }
   }
+}
+
+/** llama.cpp's targets are its backends; any other target is not one it has. */
+function backendRequest(target: string): BackendRequest {
+  if (target === 'auto' || (LLAMA_BACKENDS as readonly string[]).includes(target)) return target as BackendRequest;
+  throw new BackendUnavailableError(target, `llama.cpp has no ${target} backend (it has ${LLAMA_BACKENDS.join(', ')})`);
 }
 
 /** Starts loading a backend's runtime; failures are reported when the model loads on it. */

@@ -60,8 +60,10 @@ export class ModelResolver {
    * installed, the catalog's artifact of that model is fetched first.
    */
   async resolveSpec(spec: string = DEFAULT_MODEL_ID, signal?: AbortSignal): Promise<ResolvedSpec> {
-    // Paths and catalog ids are artifacts without reading the cache; an installed id after one manifest read.
-    if (!looksLikePath(spec) && !findCatalogEntry(spec) && !(await this.options.cache.find(spec))) {
+    // Paths and catalog ids are artifacts without reading the cache; an installed id after one manifest read, reused.
+    if (!looksLikePath(spec) && !findCatalogEntry(spec)) {
+      const artifact = await this.options.cache.find(spec);
+      if (artifact) return { kind: 'artifact', resolved: { path: artifact.path, id: spec, source: 'cache' } };
       const installed = (await this.options.cache.models()).get(spec);
       if (installed?.length) return { kind: 'model', model: spec, artifacts: installed };
       const entry = catalogEntriesOfModel(spec)[0];

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { withModelBytes } from '../files/model-bytes.js';
 import { ModelCorruptError, NotAModelFileError } from '../../core/errors.js';
 import { describeForeignFile, readFileHead } from '../files/file-checks.js';
 import { FlatBufferRangeError, Table } from './flatbuffer-table.js';
@@ -92,8 +92,9 @@ export interface PteSummary {
 const IDENTIFIER_PREFIX = 'ET';
 
 /** True when the first bytes carry a .pte program's FlatBuffer identifier ("ET" + version at offset 4). */
-export function looksLikePte(head: Buffer): boolean {
-  return head.length >= 8 && head.subarray(4, 6).toString('latin1') === IDENTIFIER_PREFIX && /^\d\d$/.test(head.subarray(6, 8).toString('latin1'));
+export function looksLikePte(head: Uint8Array): boolean {
+  const text = (from: number, to: number) => Buffer.from(head.buffer, head.byteOffset + from, to - from).toString('latin1');
+  return head.length >= 8 && text(4, 6) === IDENTIFIER_PREFIX && /^\d\d$/.test(text(6, 8));
 }
 
 /** Reads an ExecuTorch program: header, FlatBuffer and segment table. No runtime, no Python. */
@@ -284,12 +285,6 @@ function unique(items: string[]): string[] {
 }
 
 async function readRange(path: string, start: number, length: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, start);
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, bytesRead);
-  } finally {
-    await handle.close();
-  }
+  const buffer = await withModelBytes(path, (bytes) => bytes.read(start, length));
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
 }

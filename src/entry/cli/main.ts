@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { configFromEnv, createApp, type App } from '../../composition.js';
+import { configFromEnv, createApp, type App } from '../../app/composition.js';
 import { describeError } from './format.js';
 import { err } from './terminal.js';
 import { terminalProgress } from './progress.js';
@@ -61,7 +61,7 @@ registerServe(program, getApp);
 registerDoctor(program, getApp);
 registerSetup(program);
 registerExport(program, getApp);
-registerInspect(program);
+registerInspect(program, getApp);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,4 @@
-import type { GgufSummary } from '../../adapters/gguf/reader.js';
-import type { PteSummary, PteValue } from '../../adapters/pte/reader.js';
+import type { GgufSummary, ModelFileSummary, PteSummary, PteValue } from '../../app/model-files.js';
 import { formatBytes } from './format.js';
 
 export type Rows = Array<[string, string]>;
@@ -9,7 +8,14 @@ export function formatRows(rows: Rows): string {
   return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
 }
 
-export function ggufRows(gguf: GgufSummary): Rows {
+/** A model file's rows: its engine's reading of the header, laid out for GGUF and .pte, else field by field. */
+export function fileRows(file: ModelFileSummary): Rows {
+  if (file.format === 'gguf') return ggufRows(file as unknown as GgufSummary);
+  if (file.format === 'pte') return pteRows(file as unknown as PteSummary);
+  return Object.entries(file).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]);
+}
+
+function ggufRows(gguf: GgufSummary): Rows {
   return [
     ['file', `${gguf.path} (${formatBytes(gguf.fileSize)})`],
     ['format', `GGUF v${gguf.version}`],
@@ -25,7 +31,7 @@ export function ggufRows(gguf: GgufSummary): Rows {
   ];
 }
 
-export function pteRows(pte: PteSummary): Rows {
+function pteRows(pte: PteSummary): Rows {
   const rows: Rows = [
     ['file', `${pte.path} (${formatBytes(pte.fileSize)})`],
     ['format', `ExecuTorch program ${pte.fileIdentifier}, schema version ${pte.schemaVersion}`],

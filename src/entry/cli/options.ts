@@ -2,16 +2,17 @@ import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { InvalidOptionError } from '../../core/errors.js';
 import { parsePriority, PRIORITY_ITEMS, type PriorityItem } from '../../core/artifact-plan.js';
+import { AUTO_ORDER } from '../../core/backend-policy.js';
 import { DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, SAMPLING_DEFAULTS, SAMPLING_FIELDS, samplingOverridesSchema, type SamplingField } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
-import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../composition.js';
+import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../app/composition.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
 export function addModelOptions(command: Command): Command {
   return command
     .option('-m, --model <id|path>', 'model id (`onboard models list`) or path to a .gguf or .pte file (default: the default model, fetched on first use)')
-    .addOption(new Option('-e, --engine <engine>', 'auto runs a .pte with ExecuTorch and a GGUF with llama.cpp').choices(['auto', 'executorch', 'llamacpp']).default('auto'))
-    .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', 'cpu', 'vulkan', 'cuda']).default('auto'))
+    .option('-e, --engine <engine>', 'auto runs each file with the engine of its format (a .pte with executorch, a GGUF with llamacpp)', 'auto')
+    .addOption(new Option('-b, --backend <backend>', 'where to run: auto picks the best available and falls back').choices(['auto', ...AUTO_ORDER]).default('auto'))
     .option('--priority <list>', 'for a model with several artifacts: accelerators to try, best first (classes npu, gpu, cpu or backends qnn, vulkan, cuda, xnnpack...); default $ONBOARD_PRIORITY, else npu,gpu,cpu')
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
     .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')

@@ -1,5 +1,5 @@
 import { SingleBar, Presets } from 'cli-progress';
-import type { Progress } from '../../adapters/models/progress.js';
+import type { Progress } from '../../app/composition.js';
 
 const MiB = 2 ** 20;
 

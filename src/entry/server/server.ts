@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { ConversationStore } from '../../adapters/storage/conversation-store.js';
+import type { ConversationStore } from '../../app/conversations.js';
 import { AddressInUseError, InvalidOptionError } from '../../core/errors.js';
 import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { createMetrics } from './metrics.js';

@@ -1,7 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
-import type { ConversationStore, StoredMessage } from '../../adapters/storage/conversation-store.js';
+import type { ConversationStore, StoredMessage } from '../../app/conversations.js';
 import { DatabaseError, OnboardError } from '../../core/errors.js';
 import type { ChatMessage } from '../../core/types.js';
 import { describeSampling, maxTokensSchema, samplingOverridesSchema } from '../../core/sampling.js';

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { ChatSession } from '../../../core/chat-session.js';
-import type { App, OpenChatOptions } from '../../../composition.js';
+import type { App, OpenChatOptions } from '../../../app/composition.js';
 import { describeError, statsLine, statsTable } from '../format.js';
 import { addGenerationOptions, parseGenerationFlags, type GenerationFlags } from '../options.js';
 

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
-import { loadExportConfig } from '../../../adapters/executorch/export-config-file.js';
-import { exportModel, type ExportStage } from '../../../adapters/executorch/exporter.js';
-import { ensureToolchain } from '../../../adapters/executorch/toolchain.js';
-import type { App } from '../../../composition.js';
+import type { App } from '../../../app/composition.js';
+import type { ExportStage } from '../../../app/export-model.js';
 import { formatBytes } from '../format.js';
 import { out, err } from '../terminal.js';
 
@@ -33,9 +31,6 @@ export function registerExport(program: Command, app: () => App): void {
       if (flags.checkpoint !== undefined) overrides.push(`base.checkpoint=${flags.checkpoint}`);
       if (flags.outputName !== undefined) overrides.push(`export.output_name=${flags.outputName}`);
       if (flags.outputDir !== undefined) overrides.push(`export.output_dir=${flags.outputDir}`);
-      const config = await loadExportConfig(flags.config, overrides);
-
-      const toolchain = () => ensureToolchain((line) => err(`  ${line}\n`));
 
       const controller = new AbortController();
       const onSignal = () => {
@@ -47,12 +42,11 @@ export function registerExport(program: Command, app: () => App): void {
       const started = Date.now();
       const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)}s`.padStart(7);
       try {
-        const outcome = await exportModel({
-          config,
-          toolchain,
-          cache: app().cache,
-          resolver: app().resolver,
-          force: flags.force,
+        const outcome = await app().exportModel({
+          configPath: flags.config,
+          overrides,
+          log: (line) => err(`  ${line}\n`),
+          ...(flags.force ? { force: true } : {}),
           signal: controller.signal,
           onStage: (stage: ExportStage, detail: string) => err(`[${elapsed()}] ${stage.padEnd(8)} ${detail}\n`),
         });

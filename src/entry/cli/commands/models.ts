@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
-import { inspectModelFile } from '../../../adapters/model-file.js';
-import { GGUF_BACKENDS } from '../../../adapters/models/artifacts.js';
-import { groupByModel } from '../../../adapters/models/cache.js';
-import { catalog, DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
-import type { App } from '../../../composition.js';
-import type { Manifest } from '../../../adapters/models/manifest.js';
+import type { App } from '../../../app/composition.js';
+import { DEFAULT_MODEL_ID, type Manifest } from '../../../app/manage-models.js';
+import { AUTO_ORDER } from '../../../core/backend-policy.js';
 import { formatBytes } from '../format.js';
-import { formatRows, ggufRows, pteRows } from '../model-file-view.js';
+import { fileRows, formatRows } from '../model-file-view.js';
 import { out } from '../terminal.js';
 
 export function registerModels(program: Command, app: () => App): void {
@@ -20,15 +17,13 @@ export function registerModels(program: Command, app: () => App): void {
     .description('Installed models, and the catalog models you can pull')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {
-      const { models: installed, problems } = await app().cache.list();
-      const groups = groupByModel(installed);
-      const available = catalog.filter((entry) => !installed.some((m) => m.manifest.id === entry.id));
+      const { installed, groups, available, problems } = await app().models.list();
       if (flags.json) {
         const models = [...groups].map(([model, artifacts]) => ({ model, artifacts: artifacts.map((a) => a.manifest.id) }));
-        process.stdout.write(`${JSON.stringify({ cacheDir: app().cache.root, models, installed, available, problems }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ cacheDir: app().models.root, models, installed, available, problems }, null, 2)}\n`);
         return;
       }
-      out(`cache: ${app().cache.root}\n`);
+      out(`cache: ${app().models.root}\n`);
       if (installed.length === 0) out('no models installed yet\n');
       for (const [model, artifacts] of groups) {
         const many = artifacts.length > 1 ? ` (${artifacts.length} artifacts: \`--model ${model}\` lets the device choose, \`onboard doctor\` shows the order)` : '';
@@ -45,12 +40,11 @@ export function registerModels(program: Command, app: () => App): void {
     .description('Fetch a model into the cache (checksum verified, installed atomically)')
     .option('--force', 'fetch again even if it is installed')
     .action(async (id: string, flags: { force?: boolean }) => {
-      const existing = await app().cache.find(id);
-      if (existing && !flags.force) {
-        out(`${id} is already installed at ${existing.path} (use --force to fetch it again)\n`);
+      const { model, source } = await app().models.pull(id, flags.force);
+      if (source === 'installed') {
+        out(`${id} is already installed at ${model.path} (use --force to fetch it again)\n`);
         return;
       }
-      const { model, source } = await app().resolver.pull(id);
       out(`installed ${id} from ${source}: ${model.path} (sha256 ${model.manifest.sha256})\n`);
     });
 
@@ -59,7 +53,7 @@ export function registerModels(program: Command, app: () => App): void {
     .argument('<id>', 'installed model id')
     .description('Remove a model from the cache')
     .action(async (id: string) => {
-      const removed = await app().cache.remove(id);
+      const removed = await app().models.remove(id);
       out(removed ? `removed ${id}\n` : `${id} is not installed\n`);
       if (!removed) process.exitCode = 3;
     });
@@ -70,21 +64,18 @@ export function registerModels(program: Command, app: () => App): void {
     .description("What a model file says about itself: architecture, context, quantization, tokenizer, chat template")
     .option('--json', 'machine-readable output')
     .action(async (spec: string, flags: { json?: boolean }) => {
-      const installed = await app().cache.find(spec);
-      const path = installed?.path ?? (await app().resolver.resolve(spec)).path;
-      const file = await inspectModelFile(path);
+      const { file, manifest } = await app().models.info(spec);
       if (flags.json) {
         const info = file.format === 'gguf' ? { ...file, chatTemplate: file.chatTemplate !== undefined } : file;
-        process.stdout.write(`${JSON.stringify({ ...info, manifest: installed?.manifest }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...info, manifest }, null, 2)}\n`);
         return;
       }
-      const rows = file.format === 'gguf' ? ggufRows(file) : pteRows(file);
-      out(formatRows([...rows, ['sha256', installed?.manifest.sha256 ?? '(not in the cache)']]));
+      out(formatRows([...fileRows(file), ['sha256', manifest?.sha256 ?? '(not in the cache)']]));
     });
 }
 
 function describeManifest(m: Manifest): string {
   const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}`;
-  if (m.format === 'gguf') return `${head}  llama.cpp on ${GGUF_BACKENDS.join(', ').replace(/, (\w+)$/, ' or $1')}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
+  if (m.format === 'gguf') return `${head}  llama.cpp on ${AUTO_ORDER.join(', ').replace(/, (\w+)$/, ' or $1')}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
   return `${head}  executorch on ${m.backends.join(' + ') || 'portable kernels'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { App } from '../../../composition.js';
+import type { App } from '../../../app/composition.js';
 import { addGenerationOptions, parseGenerationFlags, type GenerationFlags } from '../options.js';
 import { statsLine, statsTable } from '../format.js';
 

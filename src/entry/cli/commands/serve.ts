@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { ConversationStore, defaultDatabasePath } from '../../../adapters/storage/conversation-store.js';
-import { DEFAULT_MODEL_ID } from '../../../adapters/models/catalog.js';
-import type { App } from '../../../composition.js';
+import { defaultDatabasePath, openConversations } from '../../../app/conversations.js';
+import { DEFAULT_MODEL_ID } from '../../../app/manage-models.js';
+import type { App } from '../../../app/composition.js';
 import { ModelHost } from '../../server/model-host.js';
 import { checkExposure, DEFAULT_BODY_LIMIT_BYTES, startServer } from '../../server/server.js';
 import { describeError } from '../format.js';
@@ -62,7 +62,7 @@ Examples:
       const timeLimitMs = wholeNumberFlag('--time-limit', flags.timeLimit, 1, 86_400)! * 1000;
       const modelOptions = parseModelFlags(flags);
       const modelId = flags.model ? basename(flags.model).replace(/\.(gguf|pte)$/i, '') : DEFAULT_MODEL_ID;
-      const store = new ConversationStore(flags.db ?? defaultDatabasePath());
+      const store = openConversations(flags.db);
       const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue }));
       let server;
       try {

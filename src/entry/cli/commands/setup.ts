@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { setupNativeRuntime, nativeRuntimeState } from '../../../adapters/executorch/native-runtime.js';
-import { REQUIREMENTS_FILE, setupToolchain, toolchainState } from '../../../adapters/executorch/toolchain.js';
+import { REQUIREMENTS_FILE, setUpNativeRuntime, setUpToolchain } from '../../../app/setup.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 
 const log = (line: string) => process.stderr.write(`  ${line}\n`);
@@ -22,15 +21,12 @@ Both are safe to re-run; pip reuses its download cache.`,
     .action(async (what: string) => {
       if (what !== 'executorch' && what !== 'runtime') throw new InvalidOptionError('<what>', `"${what}" is not something to set up; use: runtime, executorch`);
       const started = Date.now();
+      const report = { log, onStep: (line: string) => process.stderr.write(`${line}\n`) };
       if (what === 'executorch') {
-        const before = await toolchainState();
-        process.stderr.write(before.state === 'ready' ? `checking ${before.venvDir} (already set up)\n` : `setting up ${before.venvDir}: ${before.reason}\n`);
-        const ready = await setupToolchain({ log });
+        const ready = await setUpToolchain(report);
         process.stdout.write(`executorch toolchain ready in ${ready.venvDir}\n`);
       }
-      const runtime = await nativeRuntimeState();
-      process.stderr.write(runtime.state === 'ready' ? `checking the native runtime (already installed)\n` : `installing the native runtime: ${runtime.reason}\n`);
-      const ready = await setupNativeRuntime({ log });
+      const ready = await setUpNativeRuntime(report);
       process.stdout.write(`native ExecuTorch runtime ready: ${ready.addonPath} (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
     });
 }

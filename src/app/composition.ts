@@ -1,26 +1,29 @@
-import { ExecuTorchEngine } from './adapters/executorch/engine.js';
-import { readFileHead } from './adapters/files/file-checks.js';
-import { LlamaCppEngine } from './adapters/llamacpp/engine.js';
-import { looksLikePte } from './adapters/pte/reader.js';
-import { defaultCacheDir, ModelCache } from './adapters/models/cache.js';
-import { hubEndpoint } from './adapters/models/hub.js';
-import { silentProgress, type Progress } from './adapters/models/progress.js';
-import { ModelResolver, type ResolvedModel } from './adapters/models/resolver.js';
-import type { InstalledModel } from './adapters/models/cache.js';
-import { readArtifact } from './adapters/models/artifacts.js';
-import { detectDevice } from './adapters/system/device.js';
-import { loadFirstRunnable } from './core/artifact-chain.js';
-import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type DeviceProfile, type PriorityItem } from './core/artifact-plan.js';
-import { availableMemoryBytes, processMemoryProbe } from './adapters/system/process-memory.js';
-import { performanceClock } from './adapters/system/clock.js';
-import { ChatSession, type SendOptions } from './core/chat-session.js';
-import { ModelRunner } from './core/model-runner.js';
-import type { Engine, LoadedModel } from './core/engine.js';
-import { InvalidOptionError } from './core/errors.js';
-import type { BackendRequest } from './core/types.js';
+import { executorchEntry } from '../adapters/executorch/entry.js';
+import { llamaCppEntry } from '../adapters/llamacpp/entry.js';
+import { defaultCacheDir, ModelCache } from '../adapters/models/cache.js';
+import { hubEndpoint } from '../adapters/models/hub.js';
+import { silentProgress, type Progress } from '../adapters/models/progress.js';
 
-/** Which engine runs a model: by default, the one its file format needs. */
-export type EngineRequest = 'auto' | 'executorch' | 'llamacpp';
+export type { Progress };
+import { ModelResolver, type ResolvedModel } from '../adapters/models/resolver.js';
+import type { InstalledModel } from '../adapters/models/cache.js';
+import { detectDevice } from '../adapters/system/device.js';
+import { loadFirstRunnable } from '../core/artifact-chain.js';
+import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type DeviceProfile, type PriorityItem } from '../core/artifact-plan.js';
+import { availableMemoryBytes, processMemoryProbe } from '../adapters/system/process-memory.js';
+import { performanceClock } from '../adapters/system/clock.js';
+import { ChatSession, type SendOptions } from '../core/chat-session.js';
+import { ModelRunner } from '../core/model-runner.js';
+import type { LoadedModel } from '../core/engine.js';
+import { EngineRegistry, type EngineEntry } from '../core/engine-registry.js';
+import { openModelFile, readArtifact } from './model-files.js';
+import { createModelManager } from './manage-models.js';
+import { exportFromConfig, type ExportRequest } from './export-model.js';
+import { InvalidOptionError } from '../core/errors.js';
+import type { BackendRequest } from '../core/types.js';
+
+/** Which engine runs a model: `auto` (the one whose format the file is) or an engine's id. */
+export type EngineRequest = string;
 
 export interface AppConfig {
   cacheDir: string;
@@ -33,6 +36,18 @@ export interface AppConfig {
   onWarning: (message: string) => void;
   /** Called when an engine host process died and was restarted. */
   onEngineRestart?: (engine: string, reason: string) => void;
+  /** The engines, when not the default ones (llama.cpp and ExecuTorch); see defaultEngines. */
+  engines?: (hooks: EngineHooks) => EngineEntry[];
+}
+
+export interface EngineHooks {
+  /** An engine whose host process died and was restarted calls this. */
+  onRestart: (engine: string, reason: string) => void;
+}
+
+/** The engine registry's entries: one per engine, and nothing else in the app names an engine. */
+export function defaultEngines(hooks: EngineHooks): EngineEntry[] {
+  return [llamaCppEntry({ availableMemoryBytes }), executorchEntry({ onRestart: (reason) => hooks.onRestart('executorch', reason) })] as EngineEntry[];
 }
 
 export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -89,31 +104,29 @@ export function createApp(config: AppConfig = configFromEnv()) {
     offline: config.offline ?? false,
     progress: config.progress,
   });
-  const engine: Engine = new LlamaCppEngine({ availableMemoryBytes });
   const restartListeners = new Set<(engine: string, reason: string) => void>();
-  const executorch: Engine = new ExecuTorchEngine({
-    onRestart: (reason) => {
-      config.onEngineRestart?.('executorch', reason);
-      for (const listener of restartListeners) listener('executorch', reason);
-    },
-  });
+  const engines = new EngineRegistry(
+    (config.engines ?? defaultEngines)({
+      onRestart: (engine, reason) => {
+        config.onEngineRestart?.(engine, reason);
+        for (const listener of restartListeners) listener(engine, reason);
+      },
+    }),
+  );
   /** Subscribe to engine host restarts (the server counts them in /metrics). */
   const onEngineRestart = (listener: (engine: string, reason: string) => void): void => {
     restartListeners.add(listener);
   };
 
-  /** A .pte needs ExecuTorch and a GGUF llama.cpp; the file's first bytes decide, never its name. */
-  async function engineFor(path: string, request: EngineRequest = 'auto'): Promise<Engine> {
-    const { head } = await readFileHead(path, 16);
-    const needed = looksLikePte(head) ? 'executorch' : 'llamacpp';
-    if (request !== 'auto' && request !== needed) {
-      throw new InvalidOptionError('--engine', `${path} is ${needed === 'executorch' ? 'an ExecuTorch .pte' : 'not a .pte (GGUF)'}, which the ${request} engine cannot run; use --engine ${needed} or auto`);
-    }
-    return needed === 'executorch' ? executorch : engine;
-  }
   const memory = processMemoryProbe;
 
+  /** `--engine` names an engine of this app, or auto. */
+  function checkEngineRequest(request: EngineRequest | undefined): void {
+    if (request !== undefined && request !== 'auto' && !engines.get(request)) throw new InvalidOptionError('--engine', `no engine "${request}"; use auto or one of ${engines.ids.join(', ')}`);
+  }
+
   async function openModel(options: OpenRunnerOptions = {}): Promise<{ model: LoadedModel; resolved: ResolvedModel }> {
+    checkEngineRequest(options.engine);
     const spec = await resolver.resolveSpec(options.model, options.signal);
     const loadOptions = {
       contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE,
@@ -130,16 +143,20 @@ export function createApp(config: AppConfig = configFromEnv()) {
         model: spec.model,
         startedAt,
         clock: performanceClock,
-        engines: { executorch, llamacpp: engine },
+        engines,
         onAttempt: (a) => config.progress.log(`${spec.model}: ${a.artifact} on ${a.target} ${a.outcome}: ${a.reason}`),
       });
       const used = spec.artifacts.find((a) => a.manifest.id === model.backend.artifact?.id)!;
       return { model, resolved: { path: used.path, id: used.manifest.id, source: 'cache' } };
     }
     const { resolved } = spec;
-    const chosen = await engineFor(resolved.path, options.engine);
-    if (options.tokenizer !== undefined && chosen === engine) throw new InvalidOptionError('--tokenizer', `${resolved.path} is a GGUF, which carries its own tokenizer; --tokenizer is for .pte files`);
-    const model = await chosen.load({ ...loadOptions, modelPath: resolved.path, backend: options.backend ?? 'auto' });
+    const file = await openModelFile(engines, resolved.path);
+    const request = options.engine ?? 'auto';
+    if (request !== 'auto' && request !== file.entry.id) {
+      throw new InvalidOptionError('--engine', `${resolved.path} is ${file.entry.fileKind}, which the ${request} engine cannot run; use --engine ${file.entry.id} or auto`);
+    }
+    if (options.tokenizer !== undefined && file.entry.format === 'gguf') throw new InvalidOptionError('--tokenizer', `${resolved.path} is a GGUF, which carries its own tokenizer; --tokenizer is for .pte files`);
+    const model = await file.entry.engine.load({ ...loadOptions, modelPath: resolved.path, header: file.header, target: options.backend ?? 'auto' });
     return { model, resolved };
   }
 
@@ -149,7 +166,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
    * one engine's artifacts; `--backend` other than auto becomes the priority.
    */
   async function planModel(installed: readonly InstalledModel[], options: OpenModelOptions = {}, detected?: DeviceProfile): Promise<ArtifactPlan> {
-    const [reads, device] = await Promise.all([Promise.all(installed.map(readArtifact)), detected ?? detectDevice()]);
+    const [reads, device] = await Promise.all([Promise.all(installed.map((model) => readArtifact(engines, model))), detected ?? detectDevice()]);
     const artifacts: Artifact[] = [];
     const leftOut: ArtifactPlan['skipped'] = [];
     for (const read of reads) {
@@ -179,7 +196,10 @@ export function createApp(config: AppConfig = configFromEnv()) {
     });
   }
 
-  return { config, cache, resolver, engine, memory, openModel, openRunner, openChat, onEngineRestart, planModel };
+  const models = createModelManager({ cache, resolver, engines });
+  const exportModel = (request: ExportRequest) => exportFromConfig({ cache, resolver }, request);
+
+  return { config, cache, resolver, engines, memory, models, exportModel, openModel, openRunner, openChat, onEngineRestart, planModel };
 }
 
 export type App = ReturnType<typeof createApp>;

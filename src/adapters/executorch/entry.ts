@@ -1,0 +1,17 @@
+import type { EngineEntry } from '../../core/engine-registry.js';
+import { looksLikePte, readPte, type PteSummary } from '../pte/reader.js';
+import { ExecuTorchEngine, type ExecuTorchEngineOptions } from './engine.js';
+import { pteTarget } from './targets.js';
+
+/** ExecuTorch in the engine registry: .pte programs, on the delegates they hold. */
+export function executorchEntry(options: ExecuTorchEngineOptions = {}): EngineEntry<PteSummary> {
+  return {
+    id: 'executorch',
+    format: 'pte',
+    fileKind: 'an ExecuTorch .pte program',
+    recognises: looksLikePte,
+    readHeader: readPte,
+    targets: (pte) => [pteTarget(pte)],
+    engine: new ExecuTorchEngine(options),
+  };
+}

@@ -1,0 +1,57 @@
+import { readFileHead, describeForeignFile } from '../adapters/files/file-checks.js';
+import type { GgufSummary } from '../adapters/gguf/reader.js';
+import type { InstalledModel } from '../adapters/models/cache.js';
+import type { PteSummary, PteValue } from '../adapters/pte/reader.js';
+import type { Artifact } from '../core/artifact-plan.js';
+import type { EngineEntry, EngineRegistry } from '../core/engine-registry.js';
+import { NotAModelFileError, OnboardError } from '../core/errors.js';
+
+/** A model file, opened once: which engine's it is (from its first bytes, never its name) and that engine's reading of its header. */
+export interface OpenedModelFile {
+  path: string;
+  sizeBytes: number;
+  entry: EngineEntry;
+  header: unknown;
+}
+
+/** How many first bytes decide a file's format. */
+const HEAD_BYTES = 64;
+
+/**
+ * The one place a model file is opened: its head read once, the engine that
+ * recognises it chosen, its header read and checked by that engine. What
+ * comes back flows through planning into loading, so nothing reads it again.
+ */
+export async function openModelFile(engines: EngineRegistry, path: string): Promise<OpenedModelFile> {
+  const { head, size } = await readFileHead(path, HEAD_BYTES);
+  const entry = engines.recognise(head);
+  if (!entry) throw new NotAModelFileError(path, describeForeignFile(head), engines.entries.map((e) => e.fileKind).join(' or '));
+  return { path, sizeBytes: size, entry, header: await entry.readHeader(path) };
+}
+
+export type { GgufSummary, PteSummary, PteValue };
+
+/** What a file says about itself: its format and its engine's reading of the header (a GgufSummary, a PteSummary...). */
+export type ModelFileSummary = { format: string } & Record<string, unknown>;
+
+/** What a file says about itself, for `inspect` and `models info`. */
+export async function inspectModelFile(engines: EngineRegistry, path: string): Promise<ModelFileSummary> {
+  const file = await openModelFile(engines, path);
+  return { format: file.entry.format, ...(file.header as object) };
+}
+
+/** A ready artifact, or why it cannot be one (an unreadable file, a delegate nobody places). */
+export type ArtifactRead = { artifact: Artifact } | { id: string; problem: string };
+
+/** An installed file as a plan's artifact: the targets its engine can run it on, read from the file itself. */
+export async function readArtifact(engines: EngineRegistry, model: InstalledModel): Promise<ArtifactRead> {
+  const { manifest, path } = model;
+  try {
+    const file = await openModelFile(engines, path);
+    const base = { id: manifest.id, path, sizeBytes: manifest.sizeBytes, quantization: manifest.quantization };
+    return { artifact: { ...base, format: file.entry.format, targets: file.entry.targets(file.header), header: file.header } };
+  } catch (error) {
+    if (error instanceof OnboardError) return { id: manifest.id, problem: `${error.code}: ${error.message}` };
+    throw error;
+  }
+}

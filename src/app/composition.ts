@@ -155,7 +155,6 @@ export function createApp(config: AppConfig = configFromEnv()) {
     if (request !== 'auto' && request !== file.entry.id) {
       throw new InvalidOptionError('--engine', `${resolved.path} is ${file.entry.fileKind}, which the ${request} engine cannot run; use --engine ${file.entry.id} or auto`);
     }
-    if (options.tokenizer !== undefined && file.entry.format === 'gguf') throw new InvalidOptionError('--tokenizer', `${resolved.path} is a GGUF, which carries its own tokenizer; --tokenizer is for .pte files`);
     const model = await file.entry.engine.load({ ...loadOptions, modelPath: resolved.path, header: file.header, target: options.backend ?? 'auto' });
     return { model, resolved };
   }

@@ -1,7 +1,7 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
 import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, CancelledError } from '../../core/errors.js';
+import { BackendUnavailableError, CancelledError, InvalidOptionError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendAttempt, BackendChoice, BackendName, BackendRequest } from '../../core/types.js';
@@ -21,6 +21,7 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
 
   async load(options: LoadOptions<GgufSummary>): Promise<LoadedModel> {
     const started = performance.now();
+    if (options.tokenizerPath !== undefined) throw new InvalidOptionError('--tokenizer', `${options.modelPath} is a GGUF, which carries its own tokenizer; --tokenizer is for .pte files`);
     const request = backendRequest(options.target);
     // Check the file while the native runtime loads: both take a few hundred ms.
     const runtimes = request === 'auto' ? detectBackends() : warmRuntime(request);

@@ -30,4 +30,28 @@ export class ModelHost {
   async close(): Promise<void> {
     await (await this.ready)?.close();
   }
+
+  /** The one description of the served model, for /health and /api/info: its state, where it runs and why, and its load. */
+  describe(modelId: string, describeError: (error: unknown) => object) {
+    const runner = this.runner;
+    const backend = runner?.model.backend;
+    return {
+      status: this.status,
+      model: modelId,
+      ...(runner && backend
+        ? {
+            engine: runner.model.engine,
+            backend: backend.backend,
+            accelerator: backend.accelerator,
+            backendReason: backend.reason,
+            ...(backend.artifact ? { artifact: backend.artifact } : {}),
+            contextSize: runner.model.contextSize,
+            architecture: runner.model.info.architecture,
+            queueDepth: runner.queueDepth,
+            active: runner.active,
+          }
+        : {}),
+      ...(this.status === 'error' ? { error: describeError(this.error) } : {}),
+    };
+  }
 }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
 import type { GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
+import { streamGeneration } from './sse.js';
 import { chatCompletionRequest, completionRequest, httpName, type CompletionRequest } from './openai-schemas.js';
 import { SAMPLING_FIELDS, type SamplingField } from '../../core/sampling.js';
 
@@ -92,28 +92,23 @@ async function respond(c: Context, ctx: RouteContext, stream: AsyncGenerator<Gen
     return c.json(format.whole(done));
   }
   const first = await stream.next(); // errors before the first byte still get a proper status code
-  return streamSSE(c, async (sse) => {
-    sse.onAbort(() => abort.abort());
-    const send = (event: object) => sse.writeSSE({ data: JSON.stringify(event) });
-    try {
+  let aborted = false;
+  return streamGeneration(c, first, stream, abort, {
+    open: async (send) => {
       for (const event of format.opening) await send(event);
-      for (let next = first; !next.done; next = await stream.next()) {
-        const value = next.value;
-        if (value.type === 'text') await send(format.piece(value.text));
-        else {
-          ctx.metrics.generation(value.stats);
-          if (value.stats.stopReason === 'abort') return;
-          for (const event of format.closing(value.stats)) await send(event);
-        }
-      }
-      await sse.writeSSE({ data: '[DONE]' });
-    } catch (error) {
-      // A failure after the first byte: an error event (OpenAI clients raise it), no [DONE], so no client takes a cut answer for a whole one.
-      await send(toHttpError(error).body).catch(() => {});
-    } finally {
-      // Ends the generation and frees its KV-cache sequence, however we leave.
-      await stream.return(undefined);
-    }
+    },
+    text: (text, send) => send(format.piece(text)),
+    done: async ({ stats }, send) => {
+      ctx.metrics.generation(stats);
+      aborted = stats.stopReason === 'abort';
+      if (!aborted) for (const event of format.closing(stats)) await send(event);
+    },
+    // An aborted answer has no client left to tell, and gets no [DONE].
+    end: async (send) => {
+      if (!aborted) await send('[DONE]');
+    },
+    // A failure after the first byte: an error event (OpenAI clients raise it), no [DONE], so no client takes a cut answer for a whole one.
+    failed: (error, send) => send(toHttpError(error).body),
   });
 }
 

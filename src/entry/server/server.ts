@@ -88,14 +88,8 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   app.use('*', wrongMethodGuard(app));
 
   app.get('/health', (c) => {
-    const { status, runner } = options.model;
-    const body = {
-      status,
-      model: options.modelId,
-      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, ...(runner.model.backend.artifact ? { artifact: runner.model.backend.artifact.id } : {}), queueDepth: runner.queueDepth, active: runner.active } : {}),
-      ...(status === 'error' ? { error: toHttpError(options.model.error).body.error } : {}),
-    };
-    return c.json(body, status === 'ready' ? 200 : 503);
+    const body = options.model.describe(options.modelId, (error) => toHttpError(error).body.error);
+    return c.json(body, body.status === 'ready' ? 200 : 503);
   });
 
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));

@@ -1,5 +1,4 @@
 import type { Context, Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { ConversationStore, StoredMessage } from '../../app/conversations.js';
 import { DatabaseError, OnboardError } from '../../core/errors.js';
@@ -7,6 +6,7 @@ import type { ChatMessage } from '../../core/types.js';
 import { describeSampling, maxTokensSchema, samplingOverridesSchema } from '../../core/sampling.js';
 import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { disconnectSignal, parseBody, requireRunner, type RouteContext } from './openai-routes.js';
+import { streamGeneration } from './sse.js';
 
 /** A conversation's settings: the core's sampling contract and an answer length, each optional. */
 export const conversationSettingsSchema = samplingOverridesSchema.extend({ maxTokens: maxTokensSchema.optional() });
@@ -36,15 +36,7 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
   };
 
   app.get('/api/info', (c) => {
-    const runner = host.runner;
-    const failure = host.status === 'error' ? toHttpError(host.error).body.error : undefined;
-    return c.json({
-      status: host.status,
-      model: ctx.modelId,
-      ...(runner ? { engine: runner.model.engine, backend: runner.model.backend.backend, backendReason: runner.model.backend.reason, ...(runner.model.backend.artifact ? { artifact: runner.model.backend.artifact } : {}), contextSize: runner.model.contextSize, architecture: runner.model.info.architecture } : {}),
-      ...(failure ? { error: failure } : {}),
-      sampling: describeSampling(),
-    });
+    return c.json({ ...host.describe(ctx.modelId, (error) => toHttpError(error).body.error), sampling: describeSampling() });
   });
 
   app.get('/api/conversations', (c) => c.json(store.listConversations()));
@@ -104,38 +96,33 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
     }
     let markSaved = () => {};
     inProgress.set(conversationId, { abort, saved: new Promise<void>((resolve) => (markSaved = resolve)) });
-    return streamSSE(c, async (sse) => {
-      sse.onAbort(() => abort.abort());
-      let text = '';
-      let savedAt = 0;
-      await sse.writeSSE({ event: 'start', data: JSON.stringify({ messageId: reply.id }) });
-      try {
-        for (let next = first; !next.done; next = await stream.next()) {
-          const value = next.value;
-          if (value.type === 'text') {
-            text += value.text;
-            if (performance.now() - savedAt > SAVE_EVERY_MS) {
-              store.updateMessage(reply.id, text, true);
-              savedAt = performance.now();
-            }
-            await sse.writeSSE({ event: 'token', data: JSON.stringify({ text: value.text }) });
-          } else {
-            const incomplete = value.stats.stopReason === 'abort';
-            store.updateMessage(reply.id, value.text, incomplete, value.stats);
-            ctx.metrics.generation(value.stats);
-            await sse.writeSSE({ event: 'done', data: JSON.stringify({ messageId: reply.id, incomplete, stats: value.stats }) });
-          }
+    let text = '';
+    let savedAt = 0;
+    return streamGeneration(c, first, stream, abort, {
+      open: (send) => send({ messageId: reply.id }, 'start'),
+      text: async (piece, send) => {
+        text += piece;
+        if (performance.now() - savedAt > SAVE_EVERY_MS) {
+          store.updateMessage(reply.id, text, true);
+          savedAt = performance.now();
         }
-      } catch (error) {
+        await send({ text: piece }, 'token');
+      },
+      done: async (done, send) => {
+        const incomplete = done.stats.stopReason === 'abort';
+        store.updateMessage(reply.id, done.text, incomplete, done.stats);
+        ctx.metrics.generation(done.stats);
+        await send({ messageId: reply.id, incomplete, stats: done.stats }, 'done');
+      },
+      failed: (error, send) => {
         // Keep the partial answer when the database still takes it (it may be the thing that failed).
         const saveFailure = attempt(() => store.updateMessage(reply.id, text, true));
-        await sse.writeSSE({ event: 'error', data: JSON.stringify({ ...toHttpError(error).body.error, ...(saveFailure ? { partialAnswerSaved: false } : {}) }) }).catch(() => {});
-      } finally {
-        // Ends the generation and frees its KV-cache sequence, however we leave.
-        await stream.return(undefined);
+        return send({ ...toHttpError(error).body.error, ...(saveFailure ? { partialAnswerSaved: false } : {}) }, 'error');
+      },
+      cleanup: () => {
         inProgress.delete(conversationId);
         markSaved();
-      }
+      },
     });
   };
 

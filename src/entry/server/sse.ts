@@ -1,0 +1,47 @@
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { GenerationChunk } from '../../core/types.js';
+
+type Done = Extract<GenerationChunk, { type: 'done' }>;
+
+/** Writes one server-sent event: an object as JSON, or a string as is. */
+export type SendEvent = (data: object | string, event?: string) => Promise<void>;
+
+/** How one route turns a generation into events. */
+export interface GenerationEvents {
+  open?(send: SendEvent): Promise<void>;
+  text(text: string, send: SendEvent): Promise<void>;
+  done(done: Done, send: SendEvent): Promise<void>;
+  /** After the last chunk, when the generation ended without an error. */
+  end?(send: SendEvent): Promise<void>;
+  /** A failure after the first byte, when no status code can say it any more. */
+  failed(error: unknown, send: SendEvent): Promise<void>;
+  /** Always, last. */
+  cleanup?(): void;
+}
+
+/**
+ * The one SSE writer for generations: streams `first` and the rest of
+ * `stream` as the route's events; a client that goes away aborts the
+ * generation, and however the stream ends the generation is ended, which
+ * frees its KV-cache sequence.
+ */
+export function streamGeneration(c: Context, first: IteratorResult<GenerationChunk>, stream: AsyncGenerator<GenerationChunk>, abort: AbortController, events: GenerationEvents) {
+  return streamSSE(c, async (sse) => {
+    sse.onAbort(() => abort.abort());
+    const send: SendEvent = (data, event) => sse.writeSSE({ data: typeof data === 'string' ? data : JSON.stringify(data), ...(event ? { event } : {}) });
+    try {
+      await events.open?.(send);
+      for (let next = first; !next.done; next = await stream.next()) {
+        if (next.value.type === 'text') await events.text(next.value.text, send);
+        else await events.done(next.value, send);
+      }
+      await events.end?.(send);
+    } catch (error) {
+      await events.failed(error, send).catch(() => {});
+    } finally {
+      await stream.return(undefined);
+      events.cleanup?.();
+    }
+  });
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { loadExportConfig } from '../src/adapters/executorch/export-config-file.js';
+import { withModelBytes } from '../src/adapters/files/model-bytes.js';
 import { checkGgufHeader } from '../src/adapters/gguf/header-check.js';
 import { readGguf } from '../src/adapters/gguf/reader.js';
 import { ModelCache } from '../src/adapters/models/cache.js';
@@ -64,7 +65,7 @@ describe('GGUF readers', () => {
 
   it('the real model\'s header, mutated (data kept in place, sparse)', async () => {
     const model = await defaultModelPath();
-    const { headerBytes } = await checkGgufHeader(model);
+    const { headerBytes } = await withModelBytes(model, checkGgufHeader);
     const { size } = await stat(model);
     const header = (await readFile(model)).subarray(0, headerBytes + 64);
     const path = join(dir, 'real.gguf');

@@ -148,8 +148,9 @@ async function newConversation() {
   $('prompt').focus();
 }
 
-let settingsRendered = false;
 async function pollInfo() {
+  // The settings inputs take their ranges from the first answer.
+  const firstInfo = !state.info;
   try {
     state.info = await json(await api('/api/info'));
   } catch (error) {
@@ -158,10 +159,7 @@ async function pollInfo() {
     return;
   }
   const info = state.info;
-  if (!settingsRendered) {
-    settingsRendered = true;
-    renderSettings();
-  }
+  if (firstInfo) renderSettings();
   $('model').textContent = info.engine ? `${info.model} · ${info.engine} on ${info.backend} · context ${info.contextSize}` : info.model;
   $('model').title = info.backendReason ?? '';
   if (info.status === 'loading') {

@@ -136,7 +136,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
       ...(options.tokenizer !== undefined ? { tokenizerPath: options.tokenizer } : {}),
     };
     if (spec.kind === 'model') {
-      const startedAt = performance.now();
+      const startedAt = performanceClock.now();
       const plan = await planModel(spec.artifacts, options);
       const model = await loadFirstRunnable(plan, {
         load: loadOptions,

@@ -1,4 +1,5 @@
-import { readFileHead, describeForeignFile } from '../adapters/files/file-checks.js';
+import { describeForeignFile } from '../adapters/files/file-checks.js';
+import { withModelBytes } from '../adapters/files/model-bytes.js';
 import type { GgufSummary } from '../adapters/gguf/reader.js';
 import type { InstalledModel } from '../adapters/models/cache.js';
 import type { PteSummary, PteValue } from '../adapters/pte/reader.js';
@@ -18,15 +19,18 @@ export interface OpenedModelFile {
 const HEAD_BYTES = 64;
 
 /**
- * The one place a model file is opened: its head read once, the engine that
- * recognises it chosen, its header read and checked by that engine. What
- * comes back flows through planning into loading, so nothing reads it again.
+ * The one place a model file is opened, once: its head read, the engine that
+ * recognises it chosen, its header read and checked by that engine from the
+ * same open file. What comes back flows through planning into loading, so
+ * nothing of ours reads it again (the engine's native library maps it).
  */
-export async function openModelFile(engines: EngineRegistry, path: string): Promise<OpenedModelFile> {
-  const { head, size } = await readFileHead(path, HEAD_BYTES);
-  const entry = engines.recognise(head);
-  if (!entry) throw new NotAModelFileError(path, describeForeignFile(head), engines.entries.map((e) => e.fileKind).join(' or '));
-  return { path, sizeBytes: size, entry, header: await entry.readHeader(path) };
+export function openModelFile(engines: EngineRegistry, path: string): Promise<OpenedModelFile> {
+  return withModelBytes(path, async (file) => {
+    const head = await file.read(0, HEAD_BYTES);
+    const entry = engines.recognise(head);
+    if (!entry) throw new NotAModelFileError(path, describeForeignFile(head), engines.entries.map((e) => e.fileKind).join(' or '));
+    return { path, sizeBytes: file.size, entry, header: await entry.readHeader(file) };
+  });
 }
 
 export type { GgufSummary, PteSummary, PteValue };

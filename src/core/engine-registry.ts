@@ -1,6 +1,14 @@
 import type { ArtifactTarget } from './artifact-plan.js';
 import type { Engine } from './engine.js';
 
+/** A model file held open by the app's one opener: its path, its size, and reads at an offset. */
+export interface ModelFileBytes {
+  readonly path: string;
+  readonly size: number;
+  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
 /**
  * One engine, as the rest of the app sees it: how it recognises a file, what
  * it reads from it, what it can target, and how it loads. The composition
@@ -16,8 +24,8 @@ export interface EngineEntry<Header = unknown> {
   readonly format: string;
   /** Whether a file whose first bytes are `head` (64 or fewer) is one of its files. Never the file name. */
   recognises(head: Uint8Array): boolean;
-  /** Reads and checks the file's header (typed errors for damaged files); read once per file. */
-  readHeader(path: string): Promise<Header>;
+  /** Reads and checks the file's header from the opened file (typed errors for damaged files); once per file. */
+  readHeader(file: ModelFileBytes): Promise<Header>;
   /** The ways it can run this file, from its header (a delegate in a program; any backend for a GGUF). */
   targets(header: Header): ArtifactTarget[];
   readonly engine: Engine<Header>;

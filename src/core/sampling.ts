@@ -38,34 +38,18 @@ export const SAMPLING_DEFAULTS = {
 const f = SAMPLING_FIELDS;
 const d = SAMPLING_DEFAULTS;
 
-/** Complete options: what engines receive. */
-export const samplingSchema = z.strictObject({
-  temperature: f.temperature.default(d.temperature),
-  topK: f.topK.default(d.topK),
-  topP: f.topP.default(d.topP),
-  minP: f.minP.default(d.minP),
-  repeatPenalty: f.repeatPenalty.default(d.repeatPenalty),
-  repeatLastN: f.repeatLastN.default(d.repeatLastN),
-  frequencyPenalty: f.frequencyPenalty.default(d.frequencyPenalty),
-  presencePenalty: f.presencePenalty.default(d.presencePenalty),
-  seed: f.seed.optional(),
-});
-
 /** Some fields, each in its range, no defaults filled in: what a request or a stored setting overrides. */
-export const samplingOverridesSchema = z.strictObject({
-  temperature: f.temperature.optional(),
-  topK: f.topK.optional(),
-  topP: f.topP.optional(),
-  minP: f.minP.optional(),
-  repeatPenalty: f.repeatPenalty.optional(),
-  repeatLastN: f.repeatLastN.optional(),
-  frequencyPenalty: f.frequencyPenalty.optional(),
-  presencePenalty: f.presencePenalty.optional(),
-  seed: f.seed.optional(),
-});
+export const samplingOverridesSchema = z.strictObject(SAMPLING_FIELDS).partial();
 
-export type SamplingOptions = z.output<typeof samplingSchema>;
-export type SamplingInput = z.input<typeof samplingSchema>;
+/** Complete options, what engines receive: the overrides given, the defaults for the rest. */
+export type SamplingOptions = Record<keyof typeof SAMPLING_DEFAULTS, number> & { seed?: number };
+export type SamplingInput = z.input<typeof samplingOverridesSchema>;
+
+export const samplingSchema = samplingOverridesSchema.transform((given): SamplingOptions => {
+  const options: Record<string, number> = { ...SAMPLING_DEFAULTS };
+  for (const [field, value] of Object.entries(given)) if (value !== undefined) options[field] = value;
+  return options as SamplingOptions;
+});
 
 export function resolveSampling(input: SamplingInput = {}): SamplingOptions {
   return samplingSchema.parse(input);

@@ -1,5 +1,5 @@
 import type { EngineEntry } from '../../core/engine-registry.js';
-import { looksLikePte, readPte, type PteSummary } from '../pte/reader.js';
+import { looksLikePte, readPteFrom, type PteSummary } from '../pte/reader.js';
 import { ExecuTorchEngine, type ExecuTorchEngineOptions } from './engine.js';
 import { pteTarget } from './targets.js';
 
@@ -10,7 +10,7 @@ export function executorchEntry(options: ExecuTorchEngineOptions = {}): EngineEn
     format: 'pte',
     fileKind: 'an ExecuTorch .pte program',
     recognises: looksLikePte,
-    readHeader: readPte,
+    readHeader: readPteFrom,
     targets: (pte) => [pteTarget(pte)],
     engine: new ExecuTorchEngine(options),
   };

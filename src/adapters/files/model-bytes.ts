@@ -1,4 +1,5 @@
 import { open, stat } from 'node:fs/promises';
+import type { ModelFileBytes } from '../../core/engine-registry.js';
 import { ModelCorruptError, ModelIsDirectoryError, ModelNotFoundError, ModelNotReadableError } from '../../core/errors.js';
 
 /**
@@ -7,12 +8,15 @@ import { ModelCorruptError, ModelIsDirectoryError, ModelNotFoundError, ModelNotR
  * `openModelBytes`: the one seam where decryption at rest will go. The native
  * engines (llama.cpp, ExecuTorch) map files by path themselves.
  */
-export interface ModelBytes {
-  readonly path: string;
-  readonly size: number;
-  /** Up to `length` bytes from `offset` (fewer at the end of the file). */
+export interface ModelBytes extends ModelFileBytes {
   read(offset: number, length: number): Promise<Buffer>;
   close(): Promise<void>;
+}
+
+/** Bytes read through the core's ModelFileBytes, as a Buffer (no copy). */
+export async function readBuffer(file: ModelFileBytes, offset: number, length: number): Promise<Buffer> {
+  const bytes = await file.read(offset, length);
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Opens a model file after checking it exists, is a file, is not empty and is readable (typed errors otherwise). */
@@ -54,7 +58,7 @@ export async function withModelBytes<T>(path: string, use: (bytes: ModelBytes) =
   }
 }
 
-export function fsError(error: unknown, path: string): Error {
+function fsError(error: unknown, path: string): Error {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new ModelNotFoundError(path);
   if (code === 'EACCES' || code === 'EPERM') return new ModelNotReadableError(path);

@@ -1,4 +1,5 @@
-import { withModelBytes, type ModelBytes } from '../files/model-bytes.js';
+import type { ModelFileBytes } from '../../core/engine-registry.js';
+import { readBuffer } from '../files/model-bytes.js';
 import { ModelCorruptError, NotAModelFileError } from '../../core/errors.js';
 
 /**
@@ -35,14 +36,14 @@ class Reader {
   private bufferStart = 0;
   offset = 0;
 
-  constructor(
-    private readonly bytes: ModelBytes,
-    readonly size: number,
-    private readonly path: string,
-  ) {}
+  readonly size: number;
+
+  constructor(private readonly bytes: ModelFileBytes) {
+    this.size = bytes.size;
+  }
 
   fail(reason: string): never {
-    throw new ModelCorruptError(this.path, `its header is damaged at byte ${this.offset}: ${reason}`);
+    throw new ModelCorruptError(this.bytes.path, `its header is damaged at byte ${this.offset}: ${reason}`);
   }
 
   /** Makes sure `length` bytes from the current offset are in memory (or fails: they are past the end). */
@@ -51,7 +52,7 @@ class Reader {
     const end = this.offset + length;
     if (this.offset >= this.bufferStart && end <= this.bufferStart + this.buffer.length) return;
     const chunk = Math.min(Math.max(length, 1 << 20), this.size - this.offset);
-    this.buffer = await this.bytes.read(this.offset, chunk);
+    this.buffer = await readBuffer(this.bytes, this.offset, chunk);
     if (this.buffer.length < length) this.fail('the file changed while it was read');
     this.bufferStart = this.offset;
   }
@@ -106,29 +107,27 @@ async function skipValue(reader: Reader, type: number, depth: number): Promise<v
 }
 
 /** Checks the header of a file that starts with "GGUF"; throws a typed error for anything that does not add up. */
-export async function checkGgufHeader(path: string): Promise<GgufHeaderFacts> {
-  return withModelBytes(path, async (bytes) => {
-    const reader = new Reader(bytes, bytes.size, path);
-    await reader.u32(); // the magic, checked by the caller
-    const version = await reader.u32();
-    if (!SUPPORTED_VERSIONS.includes(version)) {
-      throw new NotAModelFileError(path, `GGUF format version ${version}`, `a GGUF file of version ${SUPPORTED_VERSIONS.join(' or ')} (convert it again with a current llama.cpp)`);
-    }
-    // A tensor info is at least a name length (8), dims count (4), one dim (8), type (4), offset (8).
-    const tensorCount = await reader.count('the tensor count', 32);
-    // A key-value pair is at least a key length (8), one key byte, a type (4) and one value byte.
-    const kvCount = await reader.count('the metadata count', 14);
-    for (let i = 0; i < kvCount; i++) {
-      await reader.string('a metadata key', MAX_NAME_BYTES);
-      await skipValue(reader, await reader.u32(), 0);
-    }
-    for (let i = 0; i < tensorCount; i++) {
-      await reader.string('a tensor name', MAX_NAME_BYTES);
-      const dims = await reader.u32();
-      if (dims < 1 || dims > MAX_DIMS) reader.fail(`a tensor has ${dims} dimensions (1 to ${MAX_DIMS})`);
-      for (let d = 0; d < dims; d++) await reader.u64('a tensor dimension', MAX_DIMENSION);
-      await reader.skip(4 + 8); // type and data offset, checked against the file by the reader's summary
-    }
-    return { version, tensorCount, kvCount, headerBytes: reader.offset };
-  });
+export async function checkGgufHeader(file: ModelFileBytes): Promise<GgufHeaderFacts> {
+  const reader = new Reader(file);
+  await reader.u32(); // the magic, checked by the caller
+  const version = await reader.u32();
+  if (!SUPPORTED_VERSIONS.includes(version)) {
+    throw new NotAModelFileError(file.path, `GGUF format version ${version}`, `a GGUF file of version ${SUPPORTED_VERSIONS.join(' or ')} (convert it again with a current llama.cpp)`);
+  }
+  // A tensor info is at least a name length (8), dims count (4), one dim (8), type (4), offset (8).
+  const tensorCount = await reader.count('the tensor count', 32);
+  // A key-value pair is at least a key length (8), one key byte, a type (4) and one value byte.
+  const kvCount = await reader.count('the metadata count', 14);
+  for (let i = 0; i < kvCount; i++) {
+    await reader.string('a metadata key', MAX_NAME_BYTES);
+    await skipValue(reader, await reader.u32(), 0);
+  }
+  for (let i = 0; i < tensorCount; i++) {
+    await reader.string('a tensor name', MAX_NAME_BYTES);
+    const dims = await reader.u32();
+    if (dims < 1 || dims > MAX_DIMS) reader.fail(`a tensor has ${dims} dimensions (1 to ${MAX_DIMS})`);
+    for (let d = 0; d < dims; d++) await reader.u64('a tensor dimension', MAX_DIMENSION);
+    await reader.skip(4 + 8); // type and data offset, checked against the file by the reader's summary
+  }
+  return { version, tensorCount, kvCount, headerBytes: reader.offset };
 }

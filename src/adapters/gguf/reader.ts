@@ -3,7 +3,9 @@ import { GgufFileType, readGgufFileInfo, type GgufFileInfo } from 'node-llama-cp
 import { ModelCorruptError, NotAModelFileError, UnsupportedArchitectureError } from '../../core/errors.js';
 import { tensorBytes } from './ggml-types.js';
 import { checkGgufHeader } from './header-check.js';
-import { describeForeignFile, readFileHead } from '../files/file-checks.js';
+import type { ModelFileBytes } from '../../core/engine-registry.js';
+import { describeForeignFile } from '../files/file-checks.js';
+import { readBuffer, withModelBytes } from '../files/model-bytes.js';
 
 export interface GgufSummary {
   path: string;
@@ -45,15 +47,21 @@ export function supportedArchitectures(): Set<string> {
  * readable file, has the GGUF magic, parses, has every tensor's data inside
  * the file, and names an architecture llama.cpp supports.
  */
-export async function readGguf(path: string): Promise<GgufSummary> {
-  const { head, size } = await readFileHead(path, 16);
-  if (head.length < 4 || head.subarray(0, 4).toString('latin1') !== GGUF_MAGIC) {
+export function readGguf(path: string): Promise<GgufSummary> {
+  return withModelBytes(path, readGgufFrom);
+}
+
+/** readGguf on a file the caller holds open (the app's one opener). */
+export async function readGgufFrom(file: ModelFileBytes): Promise<GgufSummary> {
+  const { path, size } = file;
+  const head = await readBuffer(file, 0, 16);
+  if (!isGgufHead(head)) {
     if (head.length < 4) throw new ModelCorruptError(path, `only ${size} bytes`);
     throw new NotAModelFileError(path, describeForeignFile(head));
   }
   if (size < 24) throw new ModelCorruptError(path, `only ${size} bytes: a GGUF header alone takes 24`);
   // node-llama-cpp trusts the header's counts and lengths: check them against the file first.
-  await checkGgufHeader(path);
+  await checkGgufHeader(file);
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(path, { readTensorInfo: true, logWarnings: false });

@@ -1,4 +1,5 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import { TARGET_CLASS } from '../../core/artifact-plan.js';
 import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError, InvalidOptionError } from '../../core/errors.js';
@@ -39,7 +40,7 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
         const on = loaded.devices.length ? ` on ${loaded.devices.join(', ')}` : '';
         const reason = (request === 'auto' ? autoReason(backend, attempts) : options.requestedBy ?? `requested with --backend ${backend}`) + on;
         attempts.push({ backend, outcome: 'used', reason });
-        const choice: BackendChoice = { backend, accelerator: backend === 'cpu' ? 'cpu' : 'gpu', devices: loaded.devices, reason, attempts };
+        const choice: BackendChoice = { backend, accelerator: TARGET_CLASS[backend], devices: loaded.devices, reason, attempts };
         return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started);
       } catch (error) {
         attempts.push({ backend, outcome: 'failed', reason: describeLoadFailure(backend, error) });

@@ -1,6 +1,6 @@
 import { AUTO_ORDER } from '../../core/backend-policy.js';
 import type { EngineEntry } from '../../core/engine-registry.js';
-import { isGgufHead, readGguf, type GgufSummary } from '../gguf/reader.js';
+import { isGgufHead, readGgufFrom, type GgufSummary } from '../gguf/reader.js';
 import { LlamaCppEngine, type LlamaCppEngineOptions } from './engine.js';
 
 /** llama.cpp in the engine registry: GGUF models, on any of its backends. */
@@ -10,7 +10,7 @@ export function llamaCppEntry(options: LlamaCppEngineOptions): EngineEntry<GgufS
     format: 'gguf',
     fileKind: 'a GGUF model',
     recognises: isGgufHead,
-    readHeader: readGguf,
+    readHeader: readGgufFrom,
     targets: () => AUTO_ORDER.map((backend) => ({ engine: 'llamacpp', backend, needs: [backend] })),
     engine: new LlamaCppEngine(options),
   };

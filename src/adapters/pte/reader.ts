@@ -1,6 +1,7 @@
-import { withModelBytes } from '../files/model-bytes.js';
+import type { ModelFileBytes } from '../../core/engine-registry.js';
+import { readBuffer, withModelBytes } from '../files/model-bytes.js';
 import { ModelCorruptError, NotAModelFileError } from '../../core/errors.js';
-import { describeForeignFile, readFileHead } from '../files/file-checks.js';
+import { describeForeignFile } from '../files/file-checks.js';
 import { FlatBufferRangeError, Table } from './flatbuffer-table.js';
 import {
   BufferField,
@@ -98,8 +99,14 @@ export function looksLikePte(head: Uint8Array): boolean {
 }
 
 /** Reads an ExecuTorch program: header, FlatBuffer and segment table. No runtime, no Python. */
-export async function readPte(path: string): Promise<PteSummary> {
-  const { head, size } = await readFileHead(path, 64);
+export function readPte(path: string): Promise<PteSummary> {
+  return withModelBytes(path, readPteFrom);
+}
+
+/** readPte on a file the caller holds open (the app's one opener). */
+export async function readPteFrom(file: ModelFileBytes): Promise<PteSummary> {
+  const { path, size } = file;
+  const head = await readBuffer(file, 0, 64);
   if (!looksLikePte(head)) {
     if (head.length < 8) throw new ModelCorruptError(path, `only ${size} bytes`);
     throw new NotAModelFileError(path, describeForeignFile(head));
@@ -107,7 +114,7 @@ export async function readPte(path: string): Promise<PteSummary> {
   const header = readExtendedHeader(head);
   const programBytes = header?.programSize ?? size;
   if (programBytes > size) throw new ModelCorruptError(path, `the program needs ${programBytes} bytes but the file has ${size}`);
-  const bytes = await readRange(path, 0, programBytes);
+  const bytes = await file.read(0, programBytes);
   try {
     return summarize(path, size, head, bytes, header?.segmentBaseOffset ?? 0);
   } catch (error) {
@@ -284,7 +291,4 @@ function unique(items: string[]): string[] {
   return [...new Set(items)].sort();
 }
 
-async function readRange(path: string, start: number, length: number): Promise<Uint8Array> {
-  const buffer = await withModelBytes(path, (bytes) => bytes.read(start, length));
-  return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
-}
+

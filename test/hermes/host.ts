@@ -27,9 +27,9 @@ const host = globalThis as Record<string, unknown>;
 host.AbortController ??= HostAbortController;
 host.console ??= { log: (...args: unknown[]) => print(args.map(String).join(' ')), warn: (...args: unknown[]) => print(args.map(String).join(' ')), error: (...args: unknown[]) => print(args.map(String).join(' ')) };
 
-// The Hermes CLI on npm (hermes-engine-cli 0.12, from 2022) predates Array.prototype.at and
-// String.prototype.replaceAll, which the Hermes inside current React Native releases has; the
-// Jinja library the core renders chat templates with calls them. The core itself uses neither.
+// The Hermes CLI on npm (hermes-engine-cli 0.12, from 2022) lacks Array.prototype.at and
+// String.prototype.replaceAll (ES2022 and ES2021), which the Jinja library the core renders chat
+// templates with calls; an app's host supplies them if its Hermes lacks them. The core uses neither.
 if (!Array.prototype.at) {
   Object.defineProperty(Array.prototype, 'at', {
     value<T>(this: T[], index: number): T | undefined {

@@ -12,6 +12,7 @@ import { loadFirstRunnable } from '../core/artifact-chain.js';
 import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type DeviceProfile, type PriorityItem } from '../core/artifact-plan.js';
 import { availableMemoryBytes, processMemoryProbe } from '../adapters/system/process-memory.js';
 import { performanceClock } from '../adapters/system/clock.js';
+import { createXgrammarCompiler } from '../adapters/grammar/xgrammar-compiler.js';
 import { ChatSession, type SendOptions } from '../core/chat-session.js';
 import { ModelRunner } from '../core/model-runner.js';
 import type { LoadedModel } from '../core/engine.js';
@@ -181,9 +182,11 @@ export function createApp(config: AppConfig = configFromEnv()) {
     return { candidates: plan.candidates, skipped: [...leftOut, ...plan.skipped] };
   }
 
+  const grammars = createXgrammarCompiler();
+
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
-    return new ModelRunner(model, options.parallel ?? 1, { memory, clock: performanceClock, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
+    return new ModelRunner(model, options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
   }
 
   /** A chat on its own runner; `session.runner.close()` unloads the model. */

@@ -1,3 +1,4 @@
+import type { ConstraintGrammar } from './output-constraint.js';
 import type { SamplingOptions } from './sampling.js';
 import type { BackendChoice } from './types.js';
 
@@ -69,8 +70,10 @@ export interface EngineSequence {
    * Prepares a generation for `prompt`: keeps the longest common prefix
    * already in the KV cache and drops the rest. Evaluation starts when the
    * returned iterator is first pulled, and each pull yields one sampled token.
+   * With a grammar, every sampled token keeps the answer inside it, and an
+   * end-of-generation token comes only where the grammar is complete.
    */
-  begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration>;
+  begin(prompt: readonly number[], sampling: SamplingOptions, grammar?: ConstraintGrammar): Promise<EngineGeneration>;
   /** Drops everything from the KV cache. */
   clear(): Promise<void>;
   dispose(): void;

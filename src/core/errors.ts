@@ -33,7 +33,10 @@ export type ErrorCode =
   | 'EXPORT_FAILED'
   | 'DATABASE_FAILED'
   | 'ADDRESS_IN_USE'
-  | 'NETWORK_DISABLED';
+  | 'NETWORK_DISABLED'
+  | 'SCHEMA_UNSUPPORTED'
+  | 'GRAMMAR_INVALID'
+  | 'CONSTRAINT_UNSUPPORTED';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
 export const exitCodes: Record<ErrorCode, number> = {
@@ -66,6 +69,9 @@ export const exitCodes: Record<ErrorCode, number> = {
   DATABASE_FAILED: 13,
   ADDRESS_IN_USE: 14,
   NETWORK_DISABLED: 4,
+  SCHEMA_UNSUPPORTED: 2,
+  GRAMMAR_INVALID: 2,
+  CONSTRAINT_UNSUPPORTED: 5,
   CANCELLED: 130,
 };
 
@@ -306,4 +312,25 @@ export class NetworkDisabledError extends OnboardError {
 
 export function isOnboardError(value: unknown): value is OnboardError {
   return value instanceof OnboardError;
+}
+
+/** A JSON schema for constrained output uses a keyword (or value) the engines do not enforce. */
+export class SchemaUnsupportedError extends OnboardError {
+  constructor(readonly pointer: string, reason: string, readonly keyword?: string) {
+    super('SCHEMA_UNSUPPORTED', `The JSON schema cannot be enforced at ${pointer}: ${reason}`, 'Use the keywords listed in README.md (Structured output and tools), or drop this one and check the answer yourself.', { pointer, reason, ...(keyword ? { keyword } : {}) });
+  }
+}
+
+/** A grammar for constrained output does not parse, or a schema could not be turned into one. */
+export class GrammarInvalidError extends OnboardError {
+  constructor(reason: string) {
+    super('GRAMMAR_INVALID', `The output grammar is invalid: ${reason}`, 'Fix the grammar (GBNF, as llama.cpp reads it) or the schema and try again.', { reason });
+  }
+}
+
+/** The engine running the model cannot hold an answer to a constraint. */
+export class ConstraintUnsupportedError extends OnboardError {
+  constructor(readonly engine: string, reason: string) {
+    super('CONSTRAINT_UNSUPPORTED', `The ${engine} engine cannot constrain the answer: ${reason}`, "Run the model with the llama.cpp engine or on ExecuTorch's native runtime (`onboard setup runtime`), or ask without a constraint.", { engine, reason });
+  }
 }

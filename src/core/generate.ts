@@ -1,5 +1,6 @@
 import { StreamingDetokenizer } from './detokenizer.js';
 import type { CancelSignal, Clock, EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
+import type { ConstraintGrammar } from './output-constraint.js';
 import type { SamplingOptions } from './sampling.js';
 import { StopStringMatcher } from './stop-strings.js';
 import type { GenerationChunk, StopReason } from './types.js';
@@ -9,6 +10,8 @@ export interface GenerationRequest {
   sequence: EngineSequence;
   prompt: readonly number[];
   sampling: SamplingOptions;
+  /** The grammar every token must keep the answer inside. */
+  grammar?: ConstraintGrammar;
   maxTokens: number;
   stop: readonly string[];
   signal?: CancelSignal;
@@ -38,7 +41,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
   let lastTokenAt = 0;
   let stopReason: StopReason = 'eos';
 
-  const generation = await sequence.begin(prompt, request.sampling);
+  const generation = await sequence.begin(prompt, request.sampling, request.grammar);
   const reusedTokens = generation.reusedTokens;
   try {
     for (;;) {

@@ -20,6 +20,8 @@ export class LogitSampler {
     applyPenalties(logits, history, this.options);
     if (this.options.temperature <= 0) return argmax(logits);
     const candidates = topCandidates(logits, this.options.topK);
+    // Tokens a grammar forbids are -Infinity: never candidates, even when top-k reaches them.
+    while (candidates.length > 1 && logits[candidates[candidates.length - 1]!] === -Infinity) candidates.pop();
     const probabilities = softmax(candidates.map((id) => logits[id]!), 1);
     let kept = keepTopP(probabilities, this.options.topP);
     const floor = probabilities[0]! * this.options.minP;

@@ -1,8 +1,9 @@
 import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
 import { fitMessages, MIN_ANSWER_TOKENS, tokenizePrompt } from './context-window.js';
 import { commonPrefixLength, type CancelSignal, type Clock, type EngineSequence, type LoadedModel, type MemoryProbe } from './engine.js';
-import { CancelledError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
+import { CancelledError, ConstraintUnsupportedError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
+import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from './output-constraint.js';
 import { DEFAULT_MAX_TOKENS, resolveSampling, type SamplingInput } from './sampling.js';
 import type { ChatMessage, GenerationChunk } from './types.js';
 
@@ -13,6 +14,8 @@ export interface GenerateOptions {
   signal?: CancelSignal;
   /** Ends the answer (stop reason 'time-limit') once this much time has passed since the request. */
   timeLimitMs?: number;
+  /** Holds the answer, token by token, to a JSON schema, any JSON object, or a grammar. */
+  constraint?: OutputConstraint;
 }
 
 export interface ModelRunnerOptions {
@@ -21,6 +24,8 @@ export interface ModelRunnerOptions {
   /** Requests allowed to wait for a free sequence; one more is refused with QueueFullError. */
   maxQueue?: number;
   onWarning?: (message: string) => void;
+  /** Turns constraints into grammars; without one, a constrained request is refused. */
+  grammars?: GrammarCompiler;
 }
 
 
@@ -74,6 +79,7 @@ export class ModelRunner {
     if (messages.length === 0 || messages[messages.length - 1]!.role !== 'user') {
       throw new InvalidOptionError('messages', 'the last message must be from the user');
     }
+    if (options.constraint) checkConstraint(options.constraint);
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
     const fitted = fitMessages(this.model, this.template, messages, maxTokens);
     return this.run(fitted.tokens, fitted.droppedMessages, maxTokens, options, startedAt);
@@ -82,6 +88,7 @@ export class ModelRunner {
   /** Continues raw text, with no chat template. */
   complete(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
     const startedAt = this.options.clock.now();
+    if (options.constraint) checkConstraint(options.constraint);
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
     const tokens = tokenizePrompt(this.model, prompt);
     const reserved = Math.min(maxTokens, MIN_ANSWER_TOKENS);
@@ -90,6 +97,7 @@ export class ModelRunner {
   }
 
   private async *run(prompt: number[], droppedMessages: number, maxTokens: number, options: GenerateOptions, startedAt: number): AsyncGenerator<GenerationChunk> {
+    const grammar = options.constraint ? await this.grammarFor(options.constraint) : undefined;
     const sequence = await this.acquire(prompt, options.signal);
     try {
       yield* generate({
@@ -97,6 +105,7 @@ export class ModelRunner {
         sequence,
         prompt,
         sampling: resolveSampling(options.sampling),
+        ...(grammar ? { grammar } : {}),
         maxTokens,
         stop: options.stop ?? [],
         ...(options.signal ? { signal: options.signal } : {}),
@@ -109,6 +118,11 @@ export class ModelRunner {
     } finally {
       this.release(sequence);
     }
+  }
+
+  private grammarFor(constraint: OutputConstraint): Promise<ConstraintGrammar> {
+    if (!this.options.grammars) return Promise.reject(new ConstraintUnsupportedError(this.model.engine, 'no grammar compiler was given to the runner'));
+    return this.options.grammars.compile(constraint);
   }
 
   private acquire(prompt: readonly number[], signal?: CancelSignal): Promise<EngineSequence> {

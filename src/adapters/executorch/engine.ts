@@ -1,5 +1,6 @@
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
-import { BackendUnavailableError, EngineFailedError, InvalidOptionError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
+import { BackendUnavailableError, ConstraintUnsupportedError, EngineFailedError, GrammarInvalidError, InvalidOptionError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
+import type { ConstraintGrammar } from '../../core/output-constraint.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
@@ -144,7 +145,15 @@ class ExecuTorchModel implements LoadedModel {
       // The runtime says which delegates it has; the program (read from the file) says which it needs.
       const missing = this.pte.backends.filter((b) => !hello.backends.includes(b));
       if (missing.length > 0) throw new BackendUnavailableError(missing.join(', '), `this ExecuTorch runtime has no ${missing.join(', ')} (it has ${hello.backends.join(', ') || 'no delegates'})`);
-      await host.request('load', { pte: this.options.modelPath, sequences: this.options.sequences ?? 1, max_seq_len: this.info.trainContextSize });
+      await host.request('load', {
+        pte: this.options.modelPath,
+        sequences: this.options.sequences ?? 1,
+        max_seq_len: this.info.trainContextSize,
+        // For grammars: the vocabulary they are compiled against, and the tokens that end an answer.
+        tokenizer: this.tok.path,
+        stop_ids: [...this.eosIds],
+        vocab_size: this.info.vocabularySize,
+      });
       this.loadedHosts.add(host);
     } catch (error) {
       await host.stop();
@@ -176,6 +185,11 @@ class ExecuTorchModel implements LoadedModel {
     if (this.restarting) await this.restarting;
     if (!this.host?.isAlive) throw new EngineFailedError('executorch', 'the ExecuTorch host is not running');
     return this.host;
+  }
+
+  /** Whether the host can hold an answer to a grammar: the native one masks logits with xgrammar; the Python one has no grammar engine. */
+  get constrains(): boolean {
+    return this.hostCommand.kind === 'native';
   }
 
   get hostPid(): number | undefined {
@@ -252,8 +266,9 @@ class ExecuTorchSequence implements EngineSequence {
     this.tokens = [];
   }
 
-  async begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration> {
+  async begin(prompt: readonly number[], sampling: SamplingOptions, grammar?: ConstraintGrammar): Promise<EngineGeneration> {
     if (prompt.length === 0) throw new EngineFailedError('executorch', 'an empty prompt');
+    if (grammar && !this.model.constrains) throw new ConstraintUnsupportedError('executorch', 'the model runs on the Python host, which has no grammar engine; the native runtime has one (`onboard setup runtime`)');
     // At least one prompt token is evaluated, so there are logits to sample from.
     const reused = Math.min(commonPrefixLength(this.tokens, prompt), prompt.length - 1);
     this.tokens = this.tokens.slice(0, reused);
@@ -265,7 +280,7 @@ class ExecuTorchSequence implements EngineSequence {
         let reply: { token: number };
         if (first) {
           first = false;
-          reply = await host.request<{ token: number }>('prefill', { seq: this.index, start_pos: reused, tokens: prompt.slice(reused), sampling });
+          reply = await host.request<{ token: number }>('prefill', { seq: this.index, start_pos: reused, tokens: prompt.slice(reused), sampling, ...(grammar ? { grammar: grammar.text } : {}) });
           this.tokens = [...prompt];
         } else {
           reply = await host.request<{ token: number }>('step', { seq: this.index });
@@ -295,6 +310,7 @@ class ExecuTorchSequence implements EngineSequence {
 function hostFailure(error: unknown): Error {
   if (error instanceof EngineFailedError) return error;
   if (error instanceof HostExitedError) return new EngineFailedError('executorch', `${error.message}; it is being restarted and the conversation is kept`, { cause: error });
+  if (error instanceof HostRequestError && error.code === 'BAD_GRAMMAR') return new GrammarInvalidError(error.message);
   if (error instanceof HostRequestError) return new EngineFailedError('executorch', `${error.code}: ${error.message}`, { cause: error });
   return error instanceof Error ? error : new Error(String(error));
 }

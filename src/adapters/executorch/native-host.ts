@@ -6,11 +6,14 @@
  *
  * Usage: node native-host.js <path of onboard_executorch.node>
  */
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { LogitSampler } from '../../core/logit-sampler.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 import { loadNativeAddon, type NativeAddon, type NativeProgram } from './native-addon.js';
+// Types only: xgrammar itself is loaded on the first constrained answer, not at every host start.
+import type { GrammarMasker, GrammarMatch } from '../grammar/xgrammar-masker.js';
 
 class HostError extends Error {
   constructor(
@@ -33,6 +36,8 @@ interface Sequence {
   sampler: LogitSampler | undefined;
   /** The token after `pending`, computed ahead while the adapter was busy with `pending` (see stepAhead). */
   ahead: number | undefined;
+  /** The answer's place in its grammar, when it has one. */
+  match: GrammarMatch | undefined;
 }
 
 class NativeHost {
@@ -41,6 +46,8 @@ class NativeHost {
   private maxSeqLen = 0;
   /** One logits row, reused by every forward (the addon writes into it). */
   private logits: Float32Array = new Float32Array(0);
+  private grammarSource: { tokenizer: string; stopIds: number[]; vocabularySize: number } | undefined;
+  private masker: Promise<GrammarMasker> | undefined;
 
   constructor(private readonly addon: NativeAddon) {}
 
@@ -61,12 +68,15 @@ class NativeHost {
     if (inputs.length !== 2 || inputs.some((input) => input.dtype !== INT64)) {
       throw new HostError('NOT_AN_LLM', `forward takes ${inputs.length} input(s) (${JSON.stringify(inputs)}), not int64 token ids and an int64 start position`);
     }
-    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined, ahead: undefined }));
+    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined, ahead: undefined, match: undefined }));
     this.maxSeqLen = Number(request.max_seq_len);
+    if (typeof request.tokenizer === 'string') {
+      this.grammarSource = { tokenizer: request.tokenizer, stopIds: (request.stop_ids as number[] | undefined) ?? [], vocabularySize: Number(request.vocab_size) };
+    }
     return { load_ms: Math.round(performance.now() - started) };
   }
 
-  prefill(request: Record<string, unknown>): Record<string, unknown> {
+  async prefill(request: Record<string, unknown>): Promise<Record<string, unknown>> {
     const sequence = this.sequence(request);
     const start = Number(request.start_pos);
     const tokens = request.tokens as number[];
@@ -74,10 +84,30 @@ class NativeHost {
     if (start + tokens.length > this.maxSeqLen) throw new HostError('CONTEXT_FULL', `${start + tokens.length} tokens exceed the program's ${this.maxSeqLen}`);
     sequence.ahead = undefined;
     sequence.sampler = new LogitSampler(request.sampling as SamplingOptions);
-    return { token: this.forwardAndSample(request, sequence, tokens, start) };
+    sequence.match?.dispose();
+    sequence.match = undefined;
+    if (typeof request.grammar === 'string') sequence.match = await this.startGrammar(request.grammar);
+    return { token: await this.forwardAndSample(request, sequence, tokens, start) };
   }
 
-  step(request: Record<string, unknown>): Record<string, unknown> {
+  /** A matcher at the start of `grammar`, over the tokenizer's vocabulary (read once, on the first grammar). */
+  private async startGrammar(grammar: string): Promise<GrammarMatch> {
+    const source = this.grammarSource;
+    if (!source) throw new HostError('BAD_REQUEST', 'a grammar needs the tokenizer, which the load request did not name');
+    this.masker ??= (async () => {
+      const { GrammarMasker, vocabularyOf } = await import('../grammar/xgrammar-masker.js');
+      const vocabulary = vocabularyOf(JSON.parse(readFileSync(source.tokenizer, 'utf8')) as Parameters<typeof vocabularyOf>[0]);
+      return GrammarMasker.create(vocabulary, source.vocabularySize || vocabulary.tokens.length, source.stopIds);
+    })();
+    try {
+      return await (await this.masker).start(grammar);
+    } catch (error) {
+      this.masker = undefined; // xgrammar may have aborted its instance: build a fresh one next time
+      throw new HostError('BAD_GRAMMAR', (error as Error).message);
+    }
+  }
+
+  async step(request: Record<string, unknown>): Promise<Record<string, unknown>> {
     const sequence = this.sequence(request);
     if (sequence.ahead !== undefined) {
       sequence.pending = sequence.ahead;
@@ -86,7 +116,7 @@ class NativeHost {
     }
     if (sequence.pending === undefined) throw new HostError('BAD_REQUEST', 'step before prefill');
     if (sequence.position >= this.maxSeqLen) throw new HostError('CONTEXT_FULL', `the program holds ${this.maxSeqLen} tokens`);
-    return { token: this.forwardAndSample(request, sequence, [sequence.pending], sequence.position) };
+    return { token: await this.forwardAndSample(request, sequence, [sequence.pending], sequence.position) };
   }
 
   /**
@@ -97,13 +127,13 @@ class NativeHost {
    * overwritten by the next prefill, which names its own start. Exactly the same
    * tokens and sampler draws as stepping one by one.
    */
-  stepAhead(request: Record<string, unknown>): void {
+  async stepAhead(request: Record<string, unknown>): Promise<void> {
     const sequence = this.sequences[Number(request.seq ?? 0)];
-    if (!sequence || sequence.pending === undefined || sequence.ahead !== undefined || sequence.position >= this.maxSeqLen) return;
+    if (!sequence || sequence.pending === undefined || sequence.ahead !== undefined || sequence.position >= this.maxSeqLen || sequence.match?.terminated) return;
     const { pending, position } = sequence;
     const kept = sequence.history.length;
     try {
-      sequence.ahead = this.forwardAndSample(request, sequence, [pending], position);
+      sequence.ahead = await this.forwardAndSample(request, sequence, [pending], position);
       sequence.pending = pending; // what the adapter holds until it steps
     } catch {
       // The real step meets the same failure and reports it.
@@ -119,7 +149,7 @@ class NativeHost {
     return sequence;
   }
 
-  private forwardAndSample(request: Record<string, unknown>, sequence: Sequence, tokens: number[], start: number): number {
+  private async forwardAndSample(request: Record<string, unknown>, sequence: Sequence, tokens: number[], start: number): Promise<number> {
     try {
       // Damaged weights load without complaint and then give NaN: the addon refuses those (BAD_LOGITS).
       this.logits = this.program!.forward(Number(request.seq ?? 0), Int32Array.from(tokens), start, this.logits);
@@ -130,7 +160,9 @@ class NativeHost {
     sequence.position = start + tokens.length;
     sequence.history.length = Math.min(sequence.history.length, start);
     sequence.history.push(...tokens);
+    if (sequence.match) await sequence.match.mask(logits);
     const token = sequence.sampler!.sample(logits, sequence.history);
+    if (sequence.match && !sequence.match.accept(token)) throw new HostError('GRAMMAR_REJECTED', `token ${token} was sampled outside the grammar`);
     sequence.pending = token;
     return token;
   }
@@ -146,10 +178,15 @@ function main(): void {
     loadError = `the addon ${addonPath} does not load: ${(error as Error).message}`;
   }
   const host = addon ? new NativeHost(addon) : undefined;
-  const handlers: Record<string, (request: Record<string, unknown>) => Record<string, unknown>> = host
+  const handlers: Record<string, (request: Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>> = host
     ? { hello: () => host.hello(), load: (r) => host.load(r), prefill: (r) => host.prefill(r), step: (r) => host.step(r) }
     : {};
+  // Requests are served one at a time, in order: a grammar's first compilation is asynchronous.
+  let queue = Promise.resolve();
   createInterface({ input: process.stdin }).on('line', (line) => {
+    queue = queue.then(() => serve(line));
+  });
+  async function serve(line: string): Promise<void> {
     if (!line.trim()) return;
     let request: Record<string, unknown> = {};
     let reply: Record<string, unknown>;
@@ -158,15 +195,15 @@ function main(): void {
       if (loadError) throw new HostError('ADDON_UNAVAILABLE', loadError);
       const handler = handlers[String(request.op)];
       if (!handler) throw new HostError('BAD_REQUEST', `unknown op ${JSON.stringify(request.op)}`);
-      reply = { id: request.id, ok: true, ...handler(request) };
+      reply = { id: request.id, ok: true, ...(await handler(request)) };
     } catch (error) {
       const code = error instanceof HostError ? error.code : 'HOST_ERROR';
       reply = { id: request.id, ok: false, error: { code, message: (error as Error).message } };
     }
     // Pipes to stdout are synchronous on Linux: the reply is out before the next forward starts.
     process.stdout.write(`${JSON.stringify(reply)}\n`);
-    if (host && reply.ok && (request.op === 'prefill' || request.op === 'step')) host.stepAhead(request);
-  });
+    if (host && reply.ok && (request.op === 'prefill' || request.op === 'step')) await host.stepAhead(request);
+  }
 }
 
 main();

@@ -27,6 +27,8 @@ function parseJson(path: string, text: string): unknown {
 
 export interface LoadedTokenizer {
   tokenizer: Tokenizer;
+  /** The tokenizer.json read. */
+  path: string;
   chatTemplate?: string;
   specialTokens: string[];
 }
@@ -77,6 +79,7 @@ export async function loadTokenizer(ptePath: string, given: string | undefined):
   if (!Array.isArray(parsed.added_tokens ?? [])) throw new ModelCorruptError(tokenizerPath, 'added_tokens is not a list');
   return {
     tokenizer,
+    path: tokenizerPath,
     ...(template ? { chatTemplate: template } : {}),
     specialTokens: (parsed.added_tokens ?? []).filter((t) => t.special).map((t) => t.content),
   };

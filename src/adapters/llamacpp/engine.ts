@@ -1,12 +1,14 @@
-import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from 'node-llama-cpp';
+import { LlamaGrammarEvaluationState, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
 import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError, InvalidOptionError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
+import type { ConstraintGrammar } from '../../core/output-constraint.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendAttempt, BackendChoice, BackendName, BackendRequest } from '../../core/types.js';
 import { readGguf, type GgufSummary } from '../gguf/reader.js';
+import { LlamaGrammars } from './grammars.js';
 import { describeLoadFailure, detectBackends, llamaRuntime, noDeviceReason } from './runtime.js';
 
 export interface LlamaCppEngineOptions {
@@ -109,6 +111,7 @@ function toModelInfo(gguf: GgufSummary): ModelInfo {
 class LlamaCppLoadedModel implements LoadedModel {
   readonly engine = 'llama.cpp';
   readonly contextSize: number;
+  private readonly grammars: LlamaGrammars;
 
   constructor(
     private readonly model: LlamaModel,
@@ -118,6 +121,7 @@ class LlamaCppLoadedModel implements LoadedModel {
     readonly loadMs: number,
   ) {
     this.contextSize = context.contextSize;
+    this.grammars = new LlamaGrammars(model);
   }
 
   tokenize(text: string, options: { special: boolean }): number[] {
@@ -133,7 +137,7 @@ class LlamaCppLoadedModel implements LoadedModel {
   }
 
   createSequence(): EngineSequence {
-    return new LlamaCppSequence(this.context.getSequence());
+    return new LlamaCppSequence(this.context.getSequence(), this.model, this.grammars);
   }
 
   async unload(): Promise<void> {
@@ -143,13 +147,18 @@ class LlamaCppLoadedModel implements LoadedModel {
 }
 
 class LlamaCppSequence implements EngineSequence {
-  constructor(private readonly sequence: LlamaContextSequence) {}
+  constructor(
+    private readonly sequence: LlamaContextSequence,
+    private readonly model: LlamaModel,
+    private readonly grammars: LlamaGrammars,
+  ) {}
 
   get cachedTokens(): readonly number[] {
     return this.sequence.contextTokens;
   }
 
-  async begin(prompt: readonly number[], sampling: SamplingOptions): Promise<EngineGeneration> {
+  async begin(prompt: readonly number[], sampling: SamplingOptions, grammar?: ConstraintGrammar): Promise<EngineGeneration> {
+    const grammarState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar: await this.grammars.get(grammar.text) }) : undefined;
     let common = commonPrefixLength(this.sequence.contextTokens, prompt);
     // The last prompt token is always evaluated again: its logits give the first answer token.
     if (common === prompt.length) common--;
@@ -175,6 +184,7 @@ class LlamaCppSequence implements EngineSequence {
             },
           }
         : {}),
+      ...(grammarState ? { grammarEvaluationState: grammarState } : {}),
       yieldEogToken: true,
     });
     return { reusedTokens: common, tokens: tokens[Symbol.asyncIterator]() };

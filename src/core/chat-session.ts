@@ -1,4 +1,6 @@
+import { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from './model-runner.js';
+import type { JsonSchema, OutputConstraint } from './output-constraint.js';
 import type { ChatMessage, GenerationChunk, GenerationStats } from './types.js';
 
 export interface ChatSessionOptions {
@@ -9,7 +11,17 @@ export interface ChatSessionOptions {
   defaults?: GenerateOptions;
 }
 
-export type SendOptions = GenerateOptions;
+export interface SendOptions extends GenerateOptions {
+  /** The answer is JSON valid against this schema: a JSON schema object or a zod schema (shorthand for `constraint`). */
+  schema?: JsonSchema | z.ZodType;
+}
+
+/** `schema` as a constraint; a zod schema becomes its JSON schema. */
+function constraintOf(options: SendOptions): OutputConstraint | undefined {
+  if (options.schema === undefined) return options.constraint;
+  const schema = options.schema instanceof z.ZodType ? (z.toJSONSchema(options.schema) as JsonSchema) : options.schema;
+  return { kind: 'json-schema', schema };
+}
 
 /**
  * A conversation: system prompt and history over a ModelRunner. The runner
@@ -67,10 +79,13 @@ export class ChatSession {
     const user: ChatMessage = { role: 'user', content: text };
     const system: ChatMessage[] = this.system ? [{ role: 'system', content: this.system }] : [];
     const defaults = this.options.defaults ?? {};
+    const { schema: _schema, ...generate } = options;
+    const constraint = constraintOf(options) ?? defaults.constraint;
     const stream = this.runner.chat([...system, ...this.messages, user], {
       ...defaults,
-      ...options,
+      ...generate,
       sampling: { ...defaults.sampling, ...options.sampling },
+      ...(constraint ? { constraint } : {}),
     });
     let answer = '';
     let finished = false;

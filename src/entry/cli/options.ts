@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { InvalidOptionError } from '../../core/errors.js';
@@ -5,6 +6,7 @@ import { parsePriority, PRIORITY_ITEMS, type PriorityItem } from '../../core/art
 import { AUTO_ORDER } from '../../core/backend-policy.js';
 import { DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, SAMPLING_DEFAULTS, SAMPLING_FIELDS, samplingOverridesSchema, type SamplingField } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
+import { checkConstraint, type JsonSchema, type OutputConstraint } from '../../core/output-constraint.js';
 import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../app/composition.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
@@ -33,13 +35,18 @@ export function addGenerationOptions(command: Command): Command {
     const fallback = (SAMPLING_DEFAULTS as Partial<Record<SamplingField, number>>)[field];
     command.option(`${samplingFlag(field)} <value>`, SAMPLING_FIELDS[field].description ?? field, fallback === undefined ? undefined : String(fallback));
   }
-  return command.option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed');
+  return command
+    .option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed')
+    .option('--json-schema <file>', 'answer with JSON valid against this JSON schema (a file; the keywords README.md lists)')
+    .option('--grammar <file>', 'answer in this grammar (a GBNF file, as llama.cpp reads it)');
 }
 
 export type GenerationFlags = ModelFlags & Partial<Record<SamplingField, string>> & {
   system?: string;
   maxTokens: string;
   stop?: string[];
+  jsonSchema?: string;
+  grammar?: string;
 };
 
 function numberFlag(flag: string, value: string | undefined): number | undefined {
@@ -112,6 +119,38 @@ export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions {
   return {
     ...parseModelFlags(flags),
     ...(flags.system ? { systemPrompt: flags.system } : {}),
-    defaults: { sampling: checked.data, maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, MAX_TOKENS_LIMIT)!, stop: stopFlag(flags.stop) },
+    defaults: {
+      sampling: checked.data,
+      maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, MAX_TOKENS_LIMIT)!,
+      stop: stopFlag(flags.stop),
+      ...constraintFlags(flags),
+    },
   };
+}
+
+/** `--json-schema <file>` or `--grammar <file>`: the constraint every answer keeps to. */
+function constraintFlags(flags: GenerationFlags): { constraint?: OutputConstraint } {
+  if (flags.jsonSchema !== undefined && flags.grammar !== undefined) throw new InvalidOptionError('--grammar', 'give --json-schema or --grammar, not both');
+  if (flags.grammar !== undefined) return { constraint: { kind: 'grammar', grammar: readFlagFile('--grammar', flags.grammar) } };
+  if (flags.jsonSchema === undefined) return {};
+  const text = readFlagFile('--json-schema', flags.jsonSchema);
+  let schema: unknown;
+  try {
+    schema = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidOptionError('--json-schema', `${flags.jsonSchema} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) throw new InvalidOptionError('--json-schema', `${flags.jsonSchema} holds no JSON schema object`);
+  const constraint: OutputConstraint = { kind: 'json-schema', schema: schema as JsonSchema };
+  checkConstraint(constraint);
+  return { constraint };
+}
+
+/** A text file named by a flag; one that cannot be read names the flag. */
+function readFlagFile(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidOptionError(flag, `${path} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
 }

@@ -6,15 +6,19 @@ export interface OpenAiError {
   error: { message: string; type: string; param: string | null; code: string | null; hint?: string };
 }
 
+/** Errors of a request's response_format (or tools): the request asked for what cannot be enforced. */
+const CONSTRAINT_ERRORS = new Set(['SCHEMA_UNSUPPORTED', 'GRAMMAR_INVALID', 'CONSTRAINT_UNSUPPORTED']);
+
 /** An error as OpenAI clients expect it, with our code and hint kept. */
 export function toHttpError(error: unknown): { status: ContentfulStatusCode; body: OpenAiError; headers: Record<string, string> } {
   if (error instanceof HttpError) return { status: error.status, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code, ...(error.hint ? { hint: error.hint } : {}) } }, headers: error.headers };
   if (isOnboardError(error)) {
-    const status: ContentfulStatusCode = error.code === 'QUEUE_FULL' ? 429 : error.code === 'PROMPT_TOO_LONG' || error.code === 'INVALID_OPTION' ? 400 : error.code === 'CANCELLED' ? 499 as ContentfulStatusCode : 500;
+    const constraint = CONSTRAINT_ERRORS.has(error.code);
+    const status: ContentfulStatusCode = error.code === 'QUEUE_FULL' ? 429 : error.code === 'PROMPT_TOO_LONG' || error.code === 'INVALID_OPTION' || constraint ? 400 : error.code === 'CANCELLED' ? 499 as ContentfulStatusCode : 500;
     const code = error.code === 'PROMPT_TOO_LONG' ? 'context_length_exceeded' : error.code.toLowerCase();
     const headers: Record<string, string> = error instanceof QueueFullError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
     const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
-    const param = error.code === 'INVALID_OPTION' ? String(error.details.option ?? '') || null : error.code === 'PROMPT_TOO_LONG' ? 'messages' : null;
+    const param = error.code === 'INVALID_OPTION' ? String(error.details.option ?? '') || null : error.code === 'PROMPT_TOO_LONG' ? 'messages' : constraint ? 'response_format' : null;
     // The core's option errors speak of CLI flags; over HTTP the fix is in the request.
     const hint = error.code === 'INVALID_OPTION' ? `Fix the request's ${param ?? 'body'} and send it again.` : error.hint;
     return { status, body: { error: { message: error.message, type, param, code, hint } }, headers };

@@ -7,7 +7,8 @@ import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { streamGeneration } from './sse.js';
-import { chatCompletionRequest, completionRequest, httpName, type CompletionRequest } from './openai-schemas.js';
+import { chatCompletionRequest, completionRequest, httpName, type ChatCompletionRequest, type CompletionRequest } from './openai-schemas.js';
+import type { OutputConstraint } from '../../core/output-constraint.js';
 import { SAMPLING_FIELDS, type SamplingField } from '../../core/sampling.js';
 
 export interface RouteContext {
@@ -56,7 +57,15 @@ function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletion
   }
   // OpenAI takes any integer; the same integer must give the same 32-bit engine seed.
   if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
-  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}) };
+  const constraint = 'response_format' in body ? constraintOf(body.response_format) : undefined;
+  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}), ...(constraint ? { constraint } : {}) };
+}
+
+/** `response_format` as the core's constraint; a schema-less json_schema asks for any JSON object. */
+function constraintOf(format: ChatCompletionRequest['response_format']): OutputConstraint | undefined {
+  if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_schema' && format.json_schema.schema) return { kind: 'json-schema', schema: format.json_schema.schema };
+  return { kind: 'json-object' };
 }
 
 export function finishReason(reason: StopReason): 'stop' | 'length' {

@@ -35,8 +35,24 @@ const sampling = {
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
 };
 
+/** OpenAI's structured output: plain text, any JSON object, or JSON valid against a schema (always enforced, whatever `strict` says). */
+const responseFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a name of up to 64 letters, digits, _ or -'),
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
+
 export const chatCompletionRequest = z.object({
   ...sampling,
+  response_format: responseFormat.nullish(),
   // OpenAI's `developer` role is its newer name for instructions: the system prompt to the model.
   messages: z
     .array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']).transform((role) => (role === 'developer' ? 'system' : role)), content }))

@@ -1,0 +1,259 @@
+// Constrained output: the JSON-schema subset and its enforcement by xgrammar,
+// then real answers of the default model on both engines, through the
+// library, the CLI and the HTTP API with the openai client. What the model
+// says is never fixed: every answer must parse and validate, whatever it is.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
+import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
+import { createXgrammarCompiler } from '../src/adapters/grammar/xgrammar-compiler.js';
+import { xgrammar } from '../src/adapters/grammar/xgrammar-module.js';
+import { ebnfToGbnf } from '../src/adapters/llamacpp/gbnf.js';
+import { llamaRuntime } from '../src/adapters/llamacpp/runtime.js';
+import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
+import { performanceClock } from '../src/adapters/system/clock.js';
+import { processMemoryProbe } from '../src/adapters/system/process-memory.js';
+import { ChatSession } from '../src/core/chat-session.js';
+import { OnboardError, SchemaUnsupportedError } from '../src/core/errors.js';
+import { ModelRunner } from '../src/core/model-runner.js';
+import { checkJsonSchema, type JsonSchema } from '../src/core/output-constraint.js';
+import { SCHEMA_CASES } from './fixtures/schemas.js';
+import { assertFriendly, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
+const compiler = createXgrammarCompiler();
+
+/** Whether xgrammar's own matcher accepts `text` as a whole answer of the grammar. */
+async function accepts(grammarText: string, text: string): Promise<boolean> {
+  const { xg } = xgrammar();
+  return xg.Testings.isGrammarAcceptString(await xg.Grammar.fromEBNF(grammarText), text);
+}
+
+describe('the JSON-schema subset', () => {
+  it('refuses keywords it cannot enforce, naming the keyword and where it is', () => {
+    const refused: Array<[JsonSchema, string, string]> = [
+      [{ type: 'integer', multipleOf: 5 }, 'multipleOf', '#/multipleOf'],
+      [{ not: { type: 'string' } }, 'not', '#/not'],
+      [{ type: 'array', uniqueItems: true }, 'uniqueItems', '#/uniqueItems'],
+      [{ type: 'array', contains: { type: 'string' } }, 'contains', '#/contains'],
+      [{ type: 'object', properties: { a: { if: { type: 'string' } } } }, 'if', '#/properties/a/if'],
+      [{ type: 'object', dependentRequired: { a: ['b'] } }, 'dependentRequired', '#/dependentRequired'],
+      [{ type: 'integer', minimum: 3 }, 'minimum', '#/minimum'],
+      [{ type: 'string', format: 'phone' }, 'format', '#/format'],
+      [{ $ref: 'https://example.com/schema.json' }, '$ref', '#/$ref'],
+      [{ type: 'object', properties: { 'a/b': { type: 'text' } } }, 'type', '#/properties/a~1b/type'],
+    ];
+    for (const [schema, keyword, pointer] of refused) {
+      assert.throws(() => checkJsonSchema(schema), (error: unknown) => error instanceof SchemaUnsupportedError && error.keyword === keyword && error.pointer === pointer, JSON.stringify(schema));
+    }
+    for (const { schema } of SCHEMA_CASES) checkJsonSchema(schema);
+  });
+
+  it('holds answers to every keyword it accepts: a violating answer is outside the grammar, a valid one inside', async () => {
+    const cases: Array<[string, JsonSchema, string, string]> = [
+      ['type', { type: 'integer' }, '"1"', '1'],
+      ['type list', { type: ['integer', 'null'] }, '"x"', 'null'],
+      ['enum', { enum: ['a', 'b'] }, '"c"', '"a"'],
+      ['const', { const: 'a' }, '"b"', '"a"'],
+      ['anyOf', { anyOf: [{ type: 'integer' }, { type: 'null' }] }, '"x"', 'null'],
+      ['oneOf', { oneOf: [{ type: 'integer' }, { type: 'boolean' }] }, '"x"', 'true'],
+      ['allOf', { allOf: [{ type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }] }, '{"b": 1}', '{"a": 1}'],
+      ['$ref', { $defs: { n: { type: 'integer' } }, $ref: '#/$defs/n' }, '"x"', '7'],
+      ['properties', { type: 'object', properties: { a: { type: 'integer' } } }, '{"a": "x"}', '{"a": 2}'],
+      ['required', { type: 'object', properties: { a: { type: 'integer' } }, required: ['a'] }, '{}', '{"a": 1}'],
+      ['additionalProperties', { type: 'object', additionalProperties: { type: 'integer' } }, '{"k": "x"}', '{"k": 3}'],
+      ['patternProperties', { type: 'object', patternProperties: { '^a': { type: 'integer' } } }, '{"a": "x"}', '{"a": 1}'],
+      ['propertyNames', { type: 'object', additionalProperties: true, propertyNames: { pattern: '^a' } }, '{"b": 1}', '{"a": 1}'],
+      ['minProperties', { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, minProperties: 1 }, '{}', '{"b": 1}'],
+      ['maxProperties', { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, maxProperties: 1 }, '{"a": 1, "b": 2}', '{"a": 1}'],
+      ['items', { type: 'array', items: { type: 'integer' } }, '["x"]', '[1, 2]'],
+      ['prefixItems', { type: 'array', prefixItems: [{ type: 'integer' }, { type: 'string' }] }, '["x", 1]', '[1, "x"]'],
+      ['minItems', { type: 'array', items: { type: 'integer' }, minItems: 2 }, '[1]', '[1, 2]'],
+      ['maxItems', { type: 'array', items: { type: 'integer' }, maxItems: 1 }, '[1, 2]', '[1]'],
+      ['minLength', { type: 'string', minLength: 3 }, '"ab"', '"abc"'],
+      ['maxLength', { type: 'string', maxLength: 3 }, '"abcd"', '"abc"'],
+      ['pattern', { type: 'string', pattern: '^[a-c]+$' }, '"xyz"', '"abc"'],
+      ['format date', { type: 'string', format: 'date' }, '"soon"', '"2026-11-30"'],
+      ['format date-time', { type: 'string', format: 'date-time' }, '"soon"', '"2026-11-30T10:00:00Z"'],
+      ['format email', { type: 'string', format: 'email' }, '"nobody"', '"a@b.co"'],
+      ['format uuid', { type: 'string', format: 'uuid' }, '"x"', '"123e4567-e89b-12d3-a456-426614174000"'],
+      ['minimum + maximum', { type: 'integer', minimum: 16, maximum: 28 }, '3', '17'],
+      ['maximum', { type: 'integer', maximum: 5 }, '7', '3'],
+      ['exclusive bounds', { type: 'integer', exclusiveMinimum: 1, exclusiveMaximum: 5 }, '5', '4'],
+      ['number range', { type: 'number', minimum: -90, maximum: 90 }, '91.5', '-45.25'],
+    ];
+    for (const [name, schema, bad, good] of cases) {
+      const { text } = await compiler.compile({ kind: 'json-schema', schema });
+      assert.equal(await accepts(text, bad), false, `${name}: ${bad} must be outside the grammar`);
+      assert.equal(await accepts(text, good), true, `${name}: ${good} must be inside the grammar`);
+    }
+  });
+
+  it('refuses a schema xgrammar would only partly enforce, or cannot compile, and keeps working after', async () => {
+    // xgrammar drops maxLength when a pattern is given, and aborts its instance on contradictions.
+    for (const schema of [{ type: 'string', pattern: '^a+$', maxLength: 3 }, { type: 'array', items: { type: 'integer' }, minItems: 3, maxItems: 1 }]) {
+      await assert.rejects(compiler.compile({ kind: 'json-schema', schema }), (error: unknown) => error instanceof SchemaUnsupportedError && /maxLength|minItems|maxItems/.test(error.message), JSON.stringify(schema));
+    }
+    const { text } = await compiler.compile({ kind: 'json-schema', schema: { type: 'integer', maximum: 9 } });
+    assert.equal(await accepts(text, '8'), true);
+  });
+
+  it('writes grammars llama.cpp parses, for every test schema and for any JSON object', async () => {
+    const llama = await llamaRuntime('cpu');
+    const constraints = [...SCHEMA_CASES.map(({ schema }) => ({ kind: 'json-schema' as const, schema })), { kind: 'json-object' as const }];
+    for (const constraint of constraints) {
+      const { text } = await compiler.compile(constraint);
+      const gbnf = ebnfToGbnf(text);
+      assert.doesNotMatch(gbnf, /\(=/, 'no lookahead');
+      assert.deepEqual(gbnf.match(/^\S*_\S* ::=/gm), null, 'no underscore in rule names');
+      await llama.createGrammar({ grammar: gbnf });
+    }
+  });
+});
+
+/** The .pte `onboard export` makes from the default model (cached by its config and source). */
+async function exportedPte(): Promise<string> {
+  const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: 45 * 60_000 });
+  assert.equal(exported.code, 0, exported.stderr);
+  await setupNativeRuntime({ log: () => {} });
+  return JSON.parse(exported.stdout).model.path as string;
+}
+
+const ENGINES = [
+  { engine: 'llama.cpp', model: async () => undefined },
+  { engine: 'executorch', model: exportedPte },
+];
+
+for (const { engine, model } of ENGINES) {
+  describe(`constrained answers on ${engine}`, { timeout: 50 * 60_000 }, () => {
+    let runner: ModelRunner;
+    let modelPath: string | undefined;
+    before(async () => {
+      modelPath = await model();
+      runner = await testApp().openRunner({ ...(modelPath ? { model: modelPath } : {}), backend: 'cpu', contextSize: 1024 });
+      assert.equal(runner.model.engine, engine);
+    });
+    after(async () => {
+      await runner?.close();
+    });
+
+    it(`gives ${SCHEMA_CASES.length * 5} answers across ${SCHEMA_CASES.length} schemas, every one parsing and valid`, async () => {
+      let answers = 0;
+      for (const { name, schema, prompts } of SCHEMA_CASES) {
+        const validate = ajv.compile(schema);
+        for (const [index, prompt] of prompts.entries()) {
+          // Greedy and sampled answers both: the grammar must hold whatever the sampler picks.
+          const sampling = index % 2 === 0 ? { temperature: 0 } : { temperature: 0.8, seed: index };
+          let done;
+          const messages = [{ role: 'system' as const, content: 'Answer with JSON only.' }, { role: 'user' as const, content: prompt }];
+          for await (const chunk of runner.chat(messages, { sampling, maxTokens: 256, constraint: { kind: 'json-schema', schema } })) if (chunk.type === 'done') done = chunk;
+          assert.equal(done!.stats.stopReason, 'eos', `${name}: the grammar ended the answer: ${done!.text}`);
+          let value: unknown;
+          assert.doesNotThrow(() => (value = JSON.parse(done!.text)), `${name}: ${done!.text} parses`);
+          assert.ok(validate(value), `${name}: ${done!.text} is valid: ${JSON.stringify(validate.errors)}`);
+          answers++;
+        }
+      }
+      assert.equal(answers, SCHEMA_CASES.length * 5);
+    });
+
+    it('answers any JSON object, and a zod schema through ChatSession.send', async () => {
+      let done;
+      for await (const chunk of runner.chat([{ role: 'user', content: 'Describe your car as JSON.' }], { sampling: { temperature: 0 }, maxTokens: 96, constraint: { kind: 'json-object' } })) if (chunk.type === 'done') done = chunk;
+      // A free object may run past max_tokens; whatever came out is the start of an object.
+      assert.match(done!.text, /^\{/);
+      if (done!.stats.stopReason === 'eos') assert.equal(typeof JSON.parse(done!.text), 'object');
+
+      const Fan = z.object({ speed: z.int().min(0).max(5), recirculate: z.boolean() });
+      const session = new ChatSession(runner);
+      const answer = await session.ask('Turn the fan up a bit.', { schema: Fan, sampling: { temperature: 0 }, maxTokens: 64 });
+      assert.doesNotThrow(() => Fan.parse(JSON.parse(answer.text)), answer.text);
+      assert.equal(session.history.at(-1)?.content, answer.text, 'the constrained answer joins the history');
+    });
+
+    it('refuses an unsupported keyword before any token, and a grammar that does not parse', async () => {
+      await assert.rejects(async () => {
+        for await (const chunk of runner.chat([{ role: 'user', content: 'x' }], { constraint: { kind: 'json-schema', schema: { type: 'array', uniqueItems: true } } })) void chunk;
+      }, (error: unknown) => error instanceof OnboardError && error.code === 'SCHEMA_UNSUPPORTED');
+      await assert.rejects(async () => {
+        for await (const chunk of runner.chat([{ role: 'user', content: 'x' }], { constraint: { kind: 'grammar', grammar: 'root ::= ( "a" ' } })) void chunk;
+      }, (error: unknown) => error instanceof OnboardError && error.code === 'GRAMMAR_INVALID');
+    });
+
+    it('follows a GBNF grammar given as text', async () => {
+      const grammar = 'root ::= "The answer is " ("yes" | "no") "."';
+      let done;
+      for await (const chunk of runner.chat([{ role: 'user', content: 'Is the sky blue?' }], { sampling: { temperature: 0.7, seed: 3 }, maxTokens: 32, constraint: { kind: 'grammar', grammar } })) if (chunk.type === 'done') done = chunk;
+      assert.match(done!.text, /^The answer is (yes|no)\.$/);
+    });
+
+    it('serves response_format to the openai client: parse() with a zod model, json_object streaming, and a 400 naming an unsupported keyword', async () => {
+      let server: ServerProcess | undefined;
+      try {
+        server = await startServerProcess(modelPath ? ['--model', modelPath] : []);
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+        const Climate = z.object({ temperature: z.int().min(16).max(28), zone: z.enum(['driver', 'passenger', 'all']) });
+        const parsed = await client.chat.completions.parse({ model: 'default', messages: [{ role: 'user', content: 'Set 21 degrees for everyone.' }], temperature: 0, response_format: zodResponseFormat(Climate, 'climate') });
+        const climate = parsed.choices[0]!.message.parsed;
+        assert.ok(climate && Climate.safeParse(climate).success, JSON.stringify(parsed.choices[0]!.message));
+
+        const stream = await client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'A JSON object with your name.' }], temperature: 0, max_tokens: 64, stream: true, response_format: { type: 'json_object' } });
+        let text = '';
+        for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+        assert.match(text, /^\{/);
+
+        await assert.rejects(
+          client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'phone' } } } }),
+          (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'response_format' && /format/.test(error.message),
+        );
+      } finally {
+        await server?.stop();
+      }
+    });
+  });
+}
+
+describe('constraints at the edges', { timeout: 50 * 60_000 }, () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'onboard-schema-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('onboard run --json-schema answers valid JSON; an unsupported schema exits with SCHEMA_UNSUPPORTED', async () => {
+    const schema = SCHEMA_CASES[0]!.schema;
+    await writeFile(join(dir, 'climate.json'), JSON.stringify(schema));
+    const result = await runCli(['run', '--backend', 'cpu', '--temperature', '0', '--json-schema', join(dir, 'climate.json'), 'Set 22 degrees for the driver.']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(ajv.validate(schema, JSON.parse(result.stdout)), result.stdout);
+
+    await writeFile(join(dir, 'unique.json'), JSON.stringify({ type: 'array', uniqueItems: true }));
+    assertFriendly(await runCli(['run', '--json-schema', join(dir, 'unique.json'), 'x']), 'SCHEMA_UNSUPPORTED', 2);
+    assertFriendly(await runCli(['run', '--json-schema', join(dir, 'missing.json'), 'x']), 'INVALID_OPTION', 2);
+  });
+
+  it('the Python ExecuTorch host refuses a constraint with CONSTRAINT_UNSUPPORTED and still answers without one', async () => {
+    const model = await new ExecuTorchEngine({ runtime: 'python' }).load({ modelPath: await exportedPte(), contextSize: 256, target: 'auto' });
+    const runner = new ModelRunner(model, 1, { memory: processMemoryProbe, clock: performanceClock, grammars: compiler });
+    try {
+      await assert.rejects(async () => {
+        for await (const chunk of runner.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 8, constraint: { kind: 'json-object' } })) void chunk;
+      }, (error: unknown) => error instanceof OnboardError && error.code === 'CONSTRAINT_UNSUPPORTED');
+      let done;
+      for await (const chunk of runner.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 8, sampling: { temperature: 0 } })) if (chunk.type === 'done') done = chunk;
+      assert.ok(done!.stats.decodeTokens > 0);
+    } finally {
+      await runner.close();
+    }
+  });
+});

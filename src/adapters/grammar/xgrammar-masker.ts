@@ -45,8 +45,10 @@ export class GrammarMatch {
     for (let word = 0; word * 32 < size; word++) {
       const bits = bitmask[word]!;
       if (bits === -1) continue; // all 32 allowed
-      const end = Math.min(size, word * 32 + 32);
-      for (let id = word * 32; id < end; id++) if (((bits >>> (id & 31)) & 1) === 0) logits[id] = -Infinity;
+      const start = word * 32;
+      const end = Math.min(size, start + 32);
+      if (bits === 0) logits.fill(-Infinity, start, end);
+      else for (let id = start; id < end; id++) if (((bits >>> (id - start)) & 1) === 0) logits[id] = -Infinity;
     }
     // Rows longer than the vocabulary (padding) are never allowed.
     for (let id = size; id < logits.length; id++) logits[id] = -Infinity;

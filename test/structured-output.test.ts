@@ -214,6 +214,10 @@ for (const { engine, model } of ENGINES) {
           client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', format: 'phone' } } } }),
           (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'response_format' && /format/.test(error.message),
         );
+        // Not implemented yet, and refused by name rather than answered as if absent.
+        const weather = { type: 'function' as const, function: { name: 'weather', parameters: { type: 'object', properties: {} } } };
+        await assert.rejects(client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], tools: [weather] }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'tools');
+        await assert.rejects(client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], logprobs: true }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'logprobs');
       } finally {
         await server?.stop();
       }

@@ -24,7 +24,22 @@ const samplingFields = Object.fromEntries(
 
 type HttpName<S extends string> = S extends `${infer Head}${infer Tail}` ? `${Head extends Uppercase<Head> ? `_${Lowercase<Head>}` : Head}${HttpName<Tail>}` : '';
 
-/** Fields shared by both endpoints. Unknown fields are ignored, as OpenAI clients send many. */
+/** Absent, null, false, 0 or empty: how OpenAI clients send a feature they do not use. */
+function isUnset(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
+}
+
+/**
+ * A field onboard does not implement yet, and whose silent omission would change the
+ * answer's meaning (a tool call answered as prose, logprobs missing): refused by name.
+ */
+function notSupported(why: string) {
+  return z.unknown().refine(isUnset, { message: `is not supported yet: ${why}` }).optional();
+}
+
+/** Fields shared by both endpoints. Unknown fields are ignored, as OpenAI clients send many; the ones that change the answer's meaning are refused. */
 const sampling = {
   model: z.string().optional(),
   max_tokens: maxTokensSchema.nullish(),
@@ -33,6 +48,7 @@ const sampling = {
   n: z.literal(1).nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  logit_bias: notSupported('token biases are not applied'),
 };
 
 /** OpenAI's structured output: plain text, any JSON object, or JSON valid against a schema (always enforced, whatever `strict` says). */
@@ -59,11 +75,21 @@ export const chatCompletionRequest = z.object({
     .min(1)
     .refine((messages) => messages.at(-1)?.role === 'user', { message: 'the last message must be from the user: there is nothing to answer after an assistant message' }),
   max_completion_tokens: maxTokensSchema.nullish(),
+  tools: notSupported('tool calling is not implemented; describe the call in response_format instead'),
+  tool_choice: z.unknown().refine((value) => isUnset(value) || value === 'none', { message: 'is not supported yet: tool calling is not implemented' }).optional(),
+  functions: notSupported('function calling is not implemented'),
+  function_call: notSupported('function calling is not implemented'),
+  logprobs: notSupported('log probabilities are not reported'),
+  top_logprobs: notSupported('log probabilities are not reported'),
 });
 
 export const completionRequest = z.object({
   ...sampling,
   prompt: z.string().min(1),
+  logprobs: notSupported('log probabilities are not reported'),
+  echo: notSupported('the prompt is not echoed'),
+  suffix: notSupported('insertion (a suffix) is not implemented'),
+  best_of: z.unknown().refine((value) => isUnset(value) || value === 1, { message: 'is not supported yet: one completion is generated' }).optional(),
 });
 
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequest>;

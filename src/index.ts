@@ -1,6 +1,8 @@
 /** The library entry: build an app, open a chat, stream answers. */
 export { createApp, configFromEnv, type App, type AppConfig, type OpenChatOptions, type OpenModelOptions } from './app/composition.js';
-export { ChatSession, type ChatSessionOptions, type SendOptions } from './core/chat-session.js';
+export { ChatSession, type Answer, type ChatSessionOptions, type SendOptions, type Tool, type ToolRun } from './core/chat-session.js';
+export type { JsonSchema, OutputConstraint } from './core/output-constraint.js';
+export type { ToolChoice, ToolDefinition } from './core/tools.js';
 export { ModelRunner, type GenerateOptions, type ModelRunnerOptions } from './core/model-runner.js';
 export type { Engine, EngineSequence, LoadedModel, LoadOptions, ModelInfo, MemoryProbe } from './core/engine.js';
 export * from './core/errors.js';

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from './model-runner.js';
 import type { JsonSchema, OutputConstraint } from './output-constraint.js';
-import type { ChatMessage, GenerationChunk, GenerationStats } from './types.js';
+import type { ToolDefinition } from './tools.js';
+import type { ChatMessage, GenerationChunk, GenerationStats, ToolCall } from './types.js';
 
 export interface ChatSessionOptions {
   systemPrompt?: string;
@@ -75,13 +76,49 @@ export class ChatSession {
    * answer ends; a stopped or abandoned answer is kept, marked incomplete.
    * If the engine fails or the prompt is refused, the history is left as it was.
    */
-  async *send(text: string, options: SendOptions = {}): AsyncGenerator<GenerationChunk> {
-    const user: ChatMessage = { role: 'user', content: text };
+  send(text: string, options: SendOptions = {}): AsyncGenerator<GenerationChunk> {
+    return this.turn([{ role: 'user', content: text }], options);
+  }
+
+  /** Sends and collects the whole answer (and the calls it made, when tools were given). */
+  async ask(text: string, options: SendOptions = {}): Promise<Answer> {
+    return collect(this.send(text, options));
+  }
+
+  /**
+   * Answers `text` with tools the session calls itself: each call the model
+   * makes runs its handler (arguments checked by the tool's zod schema when it
+   * has one), the results go back to the model, until it answers in text or
+   * `maxRounds` rounds of calls have run (then it must answer without tools).
+   */
+  async askWithTools(text: string, options: Omit<SendOptions, 'tools'> & { tools: readonly Tool[]; maxRounds?: number }): Promise<Answer & { calls: ToolRun[] }> {
+    const { tools, maxRounds = 4, ...rest } = options;
+    const definitions = tools.map(toolDefinition);
+    const calls: ToolRun[] = [];
+    let pending: ChatMessage[] = [{ role: 'user', content: text }];
+    for (let round = 0; ; round++) {
+      const last = round >= maxRounds;
+      const answer = await collect(this.turn(pending, { ...rest, tools: definitions, toolChoice: last ? 'none' : (rest.toolChoice ?? 'auto') }));
+      if (!answer.toolCalls?.length || last) return { ...answer, calls };
+      pending = [];
+      for (const call of answer.toolCalls) {
+        const tool = tools.find((t) => t.name === call.name)!;
+        const result = await runTool(tool, call.arguments);
+        calls.push({ call, result });
+        pending.push({ role: 'tool', toolCallId: call.id, content: JSON.stringify(result ?? null) });
+      }
+      // After a round that had to call (required or a named tool), the model may answer freely.
+      rest.toolChoice = 'auto';
+    }
+  }
+
+  /** One turn: `added` (a user message, or tool results) joins the history with the answer. */
+  private async *turn(added: ChatMessage[], options: SendOptions): AsyncGenerator<GenerationChunk> {
     const system: ChatMessage[] = this.system ? [{ role: 'system', content: this.system }] : [];
     const defaults = this.options.defaults ?? {};
     const { schema: _schema, ...generate } = options;
     const constraint = constraintOf(options) ?? defaults.constraint;
-    const stream = this.runner.chat([...system, ...this.messages, user], {
+    const stream = this.runner.chat([...system, ...this.messages, ...added], {
       ...defaults,
       ...generate,
       sampling: { ...defaults.sampling, ...options.sampling },
@@ -90,11 +127,13 @@ export class ChatSession {
     let answer = '';
     let finished = false;
     let failed = false;
+    let toolCalls: ToolCall[] | undefined;
     try {
       for await (const chunk of stream) {
         if (chunk.type === 'text') answer += chunk.text;
         else {
           finished = chunk.stats.stopReason !== 'abort';
+          toolCalls = chunk.toolCalls;
           this.last = chunk.stats;
         }
         yield chunk;
@@ -103,15 +142,51 @@ export class ChatSession {
       failed = true;
       throw error;
     } finally {
-      if (!failed) this.messages.push(user, finished ? { role: 'assistant', content: answer } : { role: 'assistant', content: answer, incomplete: true });
+      const reply: ChatMessage = toolCalls ? { role: 'assistant', content: '', toolCalls } : { role: 'assistant', content: answer, ...(finished ? {} : { incomplete: true }) };
+      if (!failed) this.messages.push(...added, reply);
     }
   }
+}
 
-  /** Sends and collects the whole answer. */
-  async ask(text: string, options: SendOptions = {}): Promise<{ text: string; stats: GenerationStats }> {
-    for await (const chunk of this.send(text, options)) {
-      if (chunk.type === 'done') return { text: chunk.text, stats: chunk.stats };
-    }
-    throw new Error('generation ended without a done chunk');
+export interface Answer {
+  text: string;
+  stats: GenerationStats;
+  /** The calls the answer made, when tools were given and it made some. */
+  toolCalls?: ToolCall[];
+}
+
+/** A function the session calls for the model: a JSON or zod schema for its arguments, and the code that runs it. */
+export interface Tool {
+  name: string;
+  description?: string;
+  parameters: JsonSchema | z.ZodType;
+  handler: (args: Record<string, unknown>) => unknown;
+}
+
+/** A call the model made and what its handler returned. */
+export interface ToolRun {
+  call: ToolCall;
+  result: unknown;
+}
+
+function toolDefinition(tool: Tool): ToolDefinition {
+  const parameters = tool.parameters instanceof z.ZodType ? (z.toJSONSchema(tool.parameters) as JsonSchema) : tool.parameters;
+  return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters };
+}
+
+/** Runs a tool's handler; a zod schema checks (and types) the arguments first. A handler's failure goes back to the model as its result. */
+async function runTool(tool: Tool, args: Record<string, unknown>): Promise<unknown> {
+  try {
+    const checked = tool.parameters instanceof z.ZodType ? (tool.parameters.parse(args) as Record<string, unknown>) : args;
+    return await tool.handler(checked);
+  } catch (error) {
+    return { error: (error as Error).message };
   }
+}
+
+async function collect(stream: AsyncGenerator<GenerationChunk>): Promise<Answer> {
+  for await (const chunk of stream) {
+    if (chunk.type === 'done') return { text: chunk.text, stats: chunk.stats, ...(chunk.toolCalls ? { toolCalls: chunk.toolCalls } : {}) };
+  }
+  throw new Error('generation ended without a done chunk');
 }

@@ -4,6 +4,7 @@ import { commonPrefixLength, type CancelSignal, type Clock, type EngineSequence,
 import { CancelledError, ConstraintUnsupportedError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
 import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from './output-constraint.js';
+import { parseToolCalls, withToolsInText, type ToolChoice, type ToolDefinition } from './tools.js';
 import { DEFAULT_MAX_TOKENS, resolveSampling, type SamplingInput } from './sampling.js';
 import type { ChatMessage, GenerationChunk } from './types.js';
 
@@ -16,6 +17,12 @@ export interface GenerateOptions {
   timeLimitMs?: number;
   /** Holds the answer, token by token, to a JSON schema, any JSON object, or a grammar. */
   constraint?: OutputConstraint;
+  /** Functions the model may call; its calls come back in the done chunk's `toolCalls`. */
+  tools?: readonly ToolDefinition[];
+  /** Default `auto` when tools are given. */
+  toolChoice?: ToolChoice;
+  /** Several calls in one answer (default true). */
+  parallelToolCalls?: boolean;
 }
 
 export interface ModelRunnerOptions {
@@ -76,18 +83,25 @@ export class ModelRunner {
    */
   chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
     const startedAt = this.options.clock.now();
-    if (messages.length === 0 || messages[messages.length - 1]!.role !== 'user') {
-      throw new InvalidOptionError('messages', 'the last message must be from the user');
+    const tooling = toolConstraint(options);
+    const constraint = tooling ?? options.constraint;
+    if (constraint) checkConstraint(constraint);
+    // Tools, earlier calls and tool results are written into the conversation in the tool-call format (tools.ts).
+    const usesTools = Boolean(options.tools?.length) || messages.some((m) => m.role === 'tool' || m.toolCalls?.length);
+    const rendered = usesTools ? withToolsInText(messages, tooling ? options.tools! : []) : messages;
+    if (rendered.length === 0 || rendered[rendered.length - 1]!.role !== 'user') {
+      throw new InvalidOptionError('messages', 'the last message must be from the user (or a tool result)');
     }
-    if (options.constraint) checkConstraint(options.constraint);
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
-    const fitted = fitMessages(this.model, this.template, messages, maxTokens);
-    return this.run(fitted.tokens, fitted.droppedMessages, maxTokens, options, startedAt);
+    const fitted = fitMessages(this.model, this.template, rendered, maxTokens);
+    const stream = this.run(fitted.tokens, fitted.droppedMessages, maxTokens, { ...options, ...(constraint ? { constraint } : {}) }, startedAt);
+    return tooling ? withToolCalls(stream) : stream;
   }
 
   /** Continues raw text, with no chat template. */
   complete(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
     const startedAt = this.options.clock.now();
+    if (options.tools?.length) throw new InvalidOptionError('tools', 'tools need a chat: use chat(), not complete()');
     if (options.constraint) checkConstraint(options.constraint);
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
     const tokens = tokenizePrompt(this.model, prompt);
@@ -172,5 +186,35 @@ export class ModelRunner {
     for (const waiter of this.waiting.splice(0)) waiter.reject(new CancelledError('The request'));
     for (const sequence of this.all) sequence.dispose();
     await this.model.unload();
+  }
+}
+
+/** The constraint for a request's tools: calls in the tool-call format (or text, when the model may choose). */
+function toolConstraint(options: GenerateOptions): OutputConstraint | undefined {
+  const choice = options.toolChoice ?? 'auto';
+  if (!options.tools?.length || choice === 'none') return undefined;
+  if (options.constraint) throw new InvalidOptionError('tools', 'tools and a response format cannot be combined yet');
+  return { kind: 'tool-calls', tools: options.tools, choice, parallel: options.parallelToolCalls ?? true };
+}
+
+let callCounter = 0;
+/** An id for a call, unique within the process and unlikely to repeat across processes. */
+function newCallId(): string {
+  callCounter = (callCounter + 1) % 1e6;
+  return `call_${Math.floor(Math.random() * 36 ** 8).toString(36)}${callCounter.toString(36)}`;
+}
+
+/** Adds the calls an answer holds to its done chunk. */
+async function* withToolCalls(stream: AsyncGenerator<GenerationChunk>): AsyncGenerator<GenerationChunk> {
+  try {
+    for await (const chunk of stream) {
+      if (chunk.type !== 'done' || chunk.stats.stopReason !== 'eos') yield chunk;
+      else {
+        const toolCalls = parseToolCalls(chunk.text, newCallId);
+        yield toolCalls.length ? { ...chunk, toolCalls } : chunk;
+      }
+    }
+  } finally {
+    await stream.return(undefined);
   }
 }

@@ -1,4 +1,5 @@
 import { GrammarInvalidError, SchemaUnsupportedError } from './errors.js';
+import { checkTools, type ToolCallRequest } from './tools.js';
 
 /** A JSON schema, as a plain object (JSON Schema 2020-12 keywords; see SCHEMA_KEYWORDS for the ones kept). */
 export type JsonSchema = { readonly [keyword: string]: unknown };
@@ -10,7 +11,9 @@ export type JsonSchema = { readonly [keyword: string]: unknown };
 export type OutputConstraint =
   | { kind: 'json-schema'; schema: JsonSchema }
   | { kind: 'json-object' }
-  | { kind: 'grammar'; grammar: string };
+  | { kind: 'grammar'; grammar: string }
+  /** Calls in the tool-call format (tools.ts), or, with choice `auto`, text instead. */
+  | ({ kind: 'tool-calls' } & ToolCallRequest);
 
 /**
  * Turns a constraint into the grammar engines obey (the platform provides it:
@@ -112,4 +115,5 @@ function escapePointer(name: string): string {
 export function checkConstraint(constraint: OutputConstraint): void {
   if (constraint.kind === 'json-schema') checkJsonSchema(constraint.schema);
   if (constraint.kind === 'grammar' && !constraint.grammar.trim()) throw new GrammarInvalidError('the grammar is empty');
+  if (constraint.kind === 'tool-calls') checkTools(constraint.tools, constraint.choice);
 }

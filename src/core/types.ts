@@ -7,10 +7,22 @@ export type AcceleratorClass = (typeof ACCELERATOR_CLASSES)[number];
 export type Role = 'system' | 'user' | 'assistant';
 
 export interface ChatMessage {
-  role: Role;
+  /** `tool`: a tool's result, answering the call `toolCallId`. */
+  role: Role | 'tool';
   content: string;
   /** True when the answer was cut short (aborted or failed mid-stream). */
   incomplete?: boolean;
+  /** An assistant turn's calls (its content may then be empty). */
+  toolCalls?: ToolCall[];
+  /** A tool turn: the call it answers. */
+  toolCallId?: string;
+}
+
+/** A call the model made: which tool, with what arguments (valid against the tool's parameters). */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
 }
 
 export type BackendName = 'cpu' | 'vulkan' | 'cuda';
@@ -89,4 +101,4 @@ export interface GenerationStats {
 
 export type GenerationChunk =
   | { type: 'text'; text: string }
-  | { type: 'done'; text: string; stats: GenerationStats };
+  | { type: 'done'; text: string; stats: GenerationStats; toolCalls?: ToolCall[] };

@@ -1,5 +1,7 @@
 import { GrammarInvalidError, SchemaUnsupportedError } from '../../core/errors.js';
 import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from '../../core/output-constraint.js';
+import { callSchema, TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from '../../core/tools.js';
+import { renameRule } from './ebnf-text.js';
 import { describeXgrammarFailure, withXgrammar } from './xgrammar-module.js';
 
 /**
@@ -43,19 +45,43 @@ function compileOnce(constraint: OutputConstraint): Promise<ConstraintGrammar> {
         (await xg.Grammar.fromEBNF(constraint.grammar)).dispose();
         return { text: constraint.grammar };
       }
-      const schema = constraint.kind === 'json-object' ? { type: 'object' } : constraint.schema;
-      const grammar = await xg.Grammar.fromJSONSchema(JSON.stringify(schema), false, NO_INDENT, SEPARATORS, constraint.kind === 'json-schema');
+      const schema = constraint.kind === 'json-object' ? { type: 'object' } : constraint.kind === 'tool-calls' ? callSchema(toolsOf(constraint)) : constraint.schema;
+      const grammar = await xg.Grammar.fromJSONSchema(JSON.stringify(schema), false, NO_INDENT, SEPARATORS, constraint.kind !== 'json-object');
       const text = grammar.toString();
       grammar.dispose();
       // xgrammar warns, and carries on, when it drops part of a schema: that answer could break the schema.
       const warnings = takeMessages().filter((line) => line.startsWith('[WARNING]'));
       if (warnings.length > 0) throw new SchemaUnsupportedError('#', describeXgrammarFailure(warnings, undefined));
-      return { text };
+      return { text: constraint.kind === 'tool-calls' ? toolCallGrammar(text, constraint) : text };
     } catch (error) {
       if (error instanceof SchemaUnsupportedError) throw error;
       const reason = describeXgrammarFailure(takeMessages(), error);
-      if (constraint.kind === 'json-schema') throw new SchemaUnsupportedError('#', `xgrammar cannot turn it into a grammar: ${reason}`);
+      if (constraint.kind !== 'grammar') throw new SchemaUnsupportedError('#', `xgrammar cannot turn it into a grammar: ${reason}`);
       throw new GrammarInvalidError(reason);
     }
   });
+}
+
+type ToolCallsConstraint = Extract<OutputConstraint, { kind: 'tool-calls' }>;
+
+/** The tools a call may name: one when the choice names it. */
+function toolsOf(constraint: ToolCallsConstraint) {
+  const { choice } = constraint;
+  return typeof choice === 'object' ? constraint.tools.filter((tool) => tool.name === choice.name) : constraint.tools;
+}
+
+/**
+ * Calls in the tool-call format around the calls' JSON grammar: one call, or
+ * several separated by a newline when parallel calls are allowed; with choice
+ * `auto`, text that does not start with `<` instead.
+ */
+function toolCallGrammar(callJson: string, constraint: ToolCallsConstraint): string {
+  const literal = (text: string) => JSON.stringify(text);
+  const rules = [
+    renameRule(callJson, 'root', 'tool_call_json'),
+    `tool_call ::= ${literal(TOOL_CALL_OPEN)} tool_call_json ${literal(TOOL_CALL_CLOSE)}`,
+    constraint.parallel ? 'tool_calls ::= tool_call ("\\n" tool_call)*' : 'tool_calls ::= tool_call',
+    constraint.choice === 'auto' ? 'root ::= tool_calls | [^<] [^\\x00]*' : 'root ::= tool_calls',
+  ];
+  return rules.join('\n');
 }

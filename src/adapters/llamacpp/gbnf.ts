@@ -1,3 +1,5 @@
+import { quotedEnd } from '../grammar/ebnf-text.js';
+
 /**
  * Rewrites xgrammar's EBNF as the GBNF llama.cpp parses. The two dialects
  * differ in three spellings only, fixed here:
@@ -28,14 +30,6 @@ export function ebnfToGbnf(ebnf: string): string {
     }
   }
   return out;
-}
-
-/** The index after a string literal or character class starting at `start`. */
-function quotedEnd(text: string, start: number): number {
-  const close = text[start] === '"' ? '"' : ']';
-  let at = start + 1;
-  while (at < text.length && text[at] !== close) at += text[at] === '\\' ? 2 : 1;
-  return at + 1;
 }
 
 /** The index after the parenthesised group starting at `start`, skipping literals and classes. */

@@ -24,7 +24,9 @@ import { ChatSession } from '../src/core/chat-session.js';
 import { OnboardError, SchemaUnsupportedError } from '../src/core/errors.js';
 import { ModelRunner } from '../src/core/model-runner.js';
 import { checkJsonSchema, type JsonSchema } from '../src/core/output-constraint.js';
+import { checkTools, parseToolCalls, ToolCallStream, withToolsInText } from '../src/core/tools.js';
 import { SCHEMA_CASES } from './fixtures/schemas.js';
+import { SimulatedVehicle, vehicleTools } from '../examples/vehicle/functions.js';
 import { assertFriendly, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -119,6 +121,62 @@ describe('the JSON-schema subset', () => {
   });
 });
 
+describe('the tool-call format', () => {
+  const call = (name: string, args: object) => `<tool_call>\n${JSON.stringify({ name, arguments: args }).replace(/","/g, '", "').replace(/":/g, '": ')}\n</tool_call>`;
+
+  it('parses the calls of an answer, and streams them as a name then argument fragments that join to the arguments', () => {
+    const text = `${call('set_climate', { temperature: 21, zone: 'all' })}\n${call('navigate_to', { destination: 'a "quoted" }\n</tool_call> place' })}`;
+    let id = 0;
+    assert.deepEqual(parseToolCalls(text, () => `c${++id}`), [
+      { id: 'c1', name: 'set_climate', arguments: { temperature: 21, zone: 'all' } },
+      { id: 'c2', name: 'navigate_to', arguments: { destination: 'a "quoted" }\n</tool_call> place' } },
+    ]);
+    assert.deepEqual(parseToolCalls('Just text.', () => 'x'), []);
+    for (const size of [1, 3, 7, 1000]) {
+      const stream = new ToolCallStream();
+      const calls: Array<{ name: string; args: string }> = [];
+      for (let at = 0; at < text.length; at += size) {
+        for (const piece of stream.push(text.slice(at, at + size))) {
+          if (piece.name !== undefined) calls.push({ name: piece.name, args: '' });
+          calls[piece.index]!.args += piece.arguments;
+        }
+      }
+      assert.deepEqual(calls.map((c) => ({ name: c.name, args: JSON.parse(c.args) })), parseToolCalls(text, () => '').map((c) => ({ name: c.name, args: c.arguments })), `pieces of ${size}`);
+    }
+  });
+
+  it('writes tools, calls and results into a conversation a template without tools can render', () => {
+    const tools = [{ name: 'lock', description: 'Lock the doors', parameters: { type: 'object', properties: {} } }];
+    const messages = withToolsInText(
+      [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Lock up.' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'a', name: 'lock', arguments: {} }, { id: 'b', name: 'lock', arguments: {} }] },
+        { role: 'tool', content: '{"ok":true}', toolCallId: 'a' },
+        { role: 'tool', content: '{"ok":false}', toolCallId: 'b' },
+      ],
+      tools,
+    );
+    assert.deepEqual(messages.map((m) => m.role), ['system', 'user', 'assistant', 'user']);
+    assert.match(messages[0]!.content, /^Be brief\.\n\n# Tools\n[\s\S]*"name":"lock"/);
+    assert.equal(messages[2]!.content, '<tool_call>\n{"name":"lock","arguments":{}}\n</tool_call>\n<tool_call>\n{"name":"lock","arguments":{}}\n</tool_call>');
+    assert.equal(messages[3]!.content, '<tool_response>\n{"ok":true}\n</tool_response>\n<tool_response>\n{"ok":false}\n</tool_response>', 'one round of results is one turn');
+  });
+
+  it('refuses bad tools by name: a duplicate, a bad name, parameters that are not an object, an unknown named choice', () => {
+    const lock = { name: 'lock', parameters: { type: 'object' } };
+    const cases: Array<[Parameters<typeof checkTools>[0], Parameters<typeof checkTools>[1], RegExp]> = [
+      [[lock, lock], 'auto', /two tools are named "lock"/],
+      [[{ ...lock, name: 'lock doors' }], 'auto', /not a name/],
+      [[{ ...lock, parameters: { type: 'string' } }], 'auto', /object of arguments/],
+      [[lock], { name: 'unlock' }, /no tool is named "unlock"/],
+      [[{ ...lock, parameters: { type: 'object', not: {} } }], 'auto', /"not"/],
+      [[], 'required', /no tool is given/],
+    ];
+    for (const [tools, choice, message] of cases) assert.throws(() => checkTools(tools, choice), (error: unknown) => error instanceof SchemaUnsupportedError && message.test(error.message));
+  });
+});
+
 /** The .pte `onboard export` makes from the default model (cached by its config and source). */
 async function exportedPte(): Promise<string> {
   const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: 45 * 60_000 });
@@ -127,12 +185,14 @@ async function exportedPte(): Promise<string> {
   return JSON.parse(exported.stdout).model.path as string;
 }
 
+// The 8da4w export holds 512 tokens, and four tool descriptions take 424 of them (SmolLM2's
+// tokenizer): the ExecuTorch engine is given the first two vehicle tools.
 const ENGINES = [
-  { engine: 'llama.cpp', model: async () => undefined },
-  { engine: 'executorch', model: exportedPte },
+  { engine: 'llama.cpp', model: async () => undefined, toolCount: 4 },
+  { engine: 'executorch', model: exportedPte, toolCount: 2 },
 ];
 
-for (const { engine, model } of ENGINES) {
+for (const { engine, model, toolCount } of ENGINES) {
   describe(`constrained answers on ${engine}`, { timeout: 50 * 60_000 }, () => {
     let runner: ModelRunner;
     let modelPath: string | undefined;
@@ -215,11 +275,98 @@ for (const { engine, model } of ENGINES) {
           (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'response_format' && /format/.test(error.message),
         );
         // Not implemented yet, and refused by name rather than answered as if absent.
-        const weather = { type: 'function' as const, function: { name: 'weather', parameters: { type: 'object', properties: {} } } };
-        await assert.rejects(client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], tools: [weather] }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'tools');
+        const legacy = { functions: [{ name: 'weather', parameters: { type: 'object', properties: {} } }] } as object;
+        await assert.rejects(client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], ...legacy }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'functions');
         await assert.rejects(client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'x' }], logprobs: true }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'logprobs');
       } finally {
         await server?.stop();
+      }
+    });
+
+    it('calls tools for the openai client: a named tool, required, streamed as delta.tool_calls, and a round trip with the result', async () => {
+      let server: ServerProcess | undefined;
+      try {
+        server = await startServerProcess(modelPath ? ['--model', modelPath] : []);
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+        const car = new SimulatedVehicle();
+        const tools = vehicleTools(car).slice(0, toolCount).map((tool) => ({ type: 'function' as const, function: { name: tool.name, description: tool.description!, parameters: z.toJSONSchema(tool.parameters as z.ZodType) as Record<string, unknown> } }));
+        const validArguments = (name: string, args: string) => {
+          const tool = vehicleTools(car).find((t) => t.name === name);
+          assert.ok(tool, `${name} is one of the tools`);
+          assert.doesNotThrow(() => (tool.parameters as z.ZodType).parse(JSON.parse(args)), `${name}(${args}) is valid`);
+        };
+        const messages = [{ role: 'user' as const, content: 'Take me to the airport.' }];
+
+        const named = await client.chat.completions.create({ model: 'default', messages, tools, tool_choice: { type: 'function', function: { name: 'navigate_to' } }, parallel_tool_calls: false, temperature: 0 });
+        const namedCalls = named.choices[0]!.message.tool_calls!;
+        assert.equal(named.choices[0]!.finish_reason, 'tool_calls');
+        assert.equal(named.choices[0]!.message.content, null);
+        assert.equal(namedCalls.length, 1);
+        assert.equal(namedCalls[0]!.type === 'function' && namedCalls[0]!.function.name, 'navigate_to');
+        for (const call of namedCalls) if (call.type === 'function') validArguments(call.function.name, call.function.arguments);
+
+        const required = await client.chat.completions.create({ model: 'default', messages, tools, tool_choice: 'required', temperature: 0.8, seed: 5 });
+        assert.ok(required.choices[0]!.message.tool_calls!.length >= 1);
+        for (const call of required.choices[0]!.message.tool_calls!) if (call.type === 'function') validArguments(call.function.name, call.function.arguments);
+
+        // Streamed: each call's id and name first, then its arguments in fragments that join to valid JSON.
+        const stream = await client.chat.completions.create({ model: 'default', messages, tools, tool_choice: 'required', temperature: 0, stream: true });
+        const streamed = new Map<number, { id?: string; name?: string; args: string; fragments: number }>();
+        let finish: string | null | undefined;
+        for await (const chunk of stream) {
+          for (const delta of chunk.choices[0]?.delta.tool_calls ?? []) {
+            const call = streamed.get(delta.index) ?? { args: '', fragments: 0 };
+            call.id ??= delta.id;
+            call.name ??= delta.function?.name;
+            call.args += delta.function?.arguments ?? '';
+            call.fragments++;
+            streamed.set(delta.index, call);
+          }
+          finish = chunk.choices[0]?.finish_reason ?? finish;
+        }
+        assert.equal(finish, 'tool_calls');
+        assert.ok(streamed.size >= 1);
+        for (const call of streamed.values()) {
+          assert.ok(call.id && call.name, 'the first delta of a call names it');
+          assert.ok(call.fragments > 2, 'arguments arrive in fragments');
+          validArguments(call.name, call.args);
+        }
+
+        // The round trip: the call and its result in the history, then the model answers in text or calls again.
+        const call = namedCalls[0]!;
+        const followUp = await client.chat.completions.create({
+          model: 'default',
+          messages: [...messages, named.choices[0]!.message, { role: 'tool', tool_call_id: call.id, content: JSON.stringify({ ok: true }) }],
+          tools,
+          temperature: 0,
+          max_tokens: 48,
+        });
+        const reply = followUp.choices[0]!.message;
+        assert.ok(reply.content || reply.tool_calls?.length, 'an answer to the tool result');
+      } finally {
+        await server?.stop();
+      }
+    });
+
+    it('runs the in-car example: every call parses, validates, runs its handler, and the loop ends', async () => {
+      const car = new SimulatedVehicle();
+      const tools = vehicleTools(car).slice(0, toolCount);
+      const handled: string[] = [];
+      const traced = tools.map((tool) => ({ ...tool, handler: (args: Record<string, unknown>) => (handled.push(tool.name), tool.handler(args)) }));
+      const requests = ['Set the temperature to 22 degrees for everyone.', 'Take me to the airport.', 'Play the next song.', 'Open the front right window.'].slice(0, toolCount);
+      for (const [index, request] of requests.entries()) {
+        const chat = new ChatSession(runner, { systemPrompt: 'You are a car assistant. Use the tools to act, then confirm briefly.' });
+        const before = handled.length;
+        const answer = await chat.askWithTools(request, { tools: traced, toolChoice: 'required', parallelToolCalls: false, maxRounds: 2, sampling: index % 2 ? { temperature: 0.7, seed: index } : { temperature: 0 }, maxTokens: 96 });
+        assert.ok(answer.calls.length >= 1, `${request}: at least one call`);
+        assert.equal(handled.length - before, answer.calls.length, 'every call ran its handler');
+        for (const { call, result } of answer.calls) {
+          const tool = tools.find((t) => t.name === call.name)!;
+          assert.doesNotThrow(() => (tool.parameters as z.ZodType).parse(call.arguments), `${call.name}(${JSON.stringify(call.arguments)})`);
+          assert.deepEqual((result as { ok?: boolean }).ok, true, `${call.name} succeeded`);
+        }
+        assert.equal(answer.toolCalls, undefined, 'the loop ended with an answer in text');
+        assert.ok(chat.history.some((m) => m.role === 'tool'), 'the results are in the history');
       }
     });
   });

@@ -4,7 +4,7 @@ import { commonPrefixLength, type CancelSignal, type Clock, type EngineSequence,
 import { CancelledError, ConstraintUnsupportedError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
 import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from './output-constraint.js';
-import { parseToolCalls, withToolsInText, type ToolChoice, type ToolDefinition } from './tools.js';
+import { parseToolCalls, TOOL_CALL_CLOSE, withToolsInText, type ToolChoice, type ToolDefinition } from './tools.js';
 import { DEFAULT_MAX_TOKENS, resolveSampling, type SamplingInput } from './sampling.js';
 import type { ChatMessage, GenerationChunk } from './types.js';
 
@@ -204,13 +204,19 @@ function newCallId(): string {
   return `call_${Math.floor(Math.random() * 36 ** 8).toString(36)}${callCounter.toString(36)}`;
 }
 
-/** Adds the calls an answer holds to its done chunk. */
+/**
+ * Adds the calls an answer holds to its done chunk. An answer cut short (by
+ * max tokens, say, while the model kept adding parallel calls) keeps the calls
+ * it completed; the unfinished one is dropped.
+ */
 async function* withToolCalls(stream: AsyncGenerator<GenerationChunk>): AsyncGenerator<GenerationChunk> {
   try {
     for await (const chunk of stream) {
-      if (chunk.type !== 'done' || chunk.stats.stopReason !== 'eos') yield chunk;
+      if (chunk.type !== 'done' || chunk.stats.stopReason === 'abort') yield chunk;
       else {
-        const toolCalls = parseToolCalls(chunk.text, newCallId);
+        const lastClose = chunk.text.lastIndexOf(TOOL_CALL_CLOSE);
+        const complete = chunk.stats.stopReason === 'eos' ? chunk.text : lastClose === -1 ? '' : chunk.text.slice(0, lastClose + TOOL_CALL_CLOSE.length);
+        const toolCalls = parseToolCalls(complete, newCallId);
         yield toolCalls.length ? { ...chunk, toolCalls } : chunk;
       }
     }

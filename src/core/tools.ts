@@ -82,7 +82,9 @@ export function withToolsInText(messages: readonly ChatMessage[], tools: readonl
 }
 
 function describeTools(tools: readonly ToolDefinition[]): string {
-  const lines = tools.map((tool) => JSON.stringify({ name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.parameters }));
+  // Keys that say nothing to the model are left out: the prompt is short on small contexts.
+  const quiet = (key: string, value: unknown) => (key === '$schema' || key === 'additionalProperties' ? undefined : value);
+  const lines = tools.map((tool) => JSON.stringify({ name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: tool.parameters }, quiet));
   return [
     '# Tools',
     'You may call one or more of these functions to help with the request:',

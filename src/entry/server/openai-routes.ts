@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
-import type { GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
+import type { ChatMessage, GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
+import { ToolCallStream, type ToolDefinition } from '../../core/tools.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { streamGeneration } from './sse.js';
 import { chatCompletionRequest, completionRequest, httpName, type ChatCompletionRequest, type CompletionRequest } from './openai-schemas.js';
-import type { OutputConstraint } from '../../core/output-constraint.js';
+import type { JsonSchema, OutputConstraint } from '../../core/output-constraint.js';
 import { SAMPLING_FIELDS, type SamplingField } from '../../core/sampling.js';
 
 export interface RouteContext {
@@ -58,7 +59,58 @@ function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletion
   // OpenAI takes any integer; the same integer must give the same 32-bit engine seed.
   if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   const constraint = 'response_format' in body ? constraintOf(body.response_format) : undefined;
-  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}), ...(constraint ? { constraint } : {}) };
+  const tools = 'tools' in body && body.tools?.length ? toolOptions(body) : {};
+  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}), ...(constraint ? { constraint } : {}), ...tools };
+}
+
+/** OpenAI's tools as the core's: a tool without parameters takes none. */
+function toolOptions(body: ChatCompletionRequest): Pick<GenerateOptions, 'tools' | 'toolChoice' | 'parallelToolCalls'> {
+  const tools: ToolDefinition[] = body.tools!.map(({ function: fn }) => ({
+    name: fn.name,
+    ...(fn.description ? { description: fn.description } : {}),
+    parameters: (fn.parameters as JsonSchema | undefined) ?? { type: 'object', properties: {} },
+  }));
+  return { tools, ...(body.tool_choice ? { toolChoice: body.tool_choice } : {}), ...(typeof body.parallel_tool_calls === 'boolean' ? { parallelToolCalls: body.parallel_tool_calls } : {}) };
+}
+
+/** OpenAI's messages as the core's: tool calls with parsed arguments, tool results with the call they answer. */
+function chatMessages(messages: ChatCompletionRequest['messages']): ChatMessage[] {
+  return messages.map((message): ChatMessage => {
+    if (message.role === 'tool') return { role: 'tool', content: message.content, toolCallId: message.tool_call_id };
+    if (message.role !== 'assistant') return message;
+    const toolCalls = (message.tool_calls ?? []).map((call) => ({ id: call.id, name: call.function.name, arguments: call.function.arguments }));
+    return { role: 'assistant', content: message.content ?? '', ...(toolCalls.length ? { toolCalls } : {}) };
+  });
+}
+
+/** The answer as OpenAI's assistant message: its text, or its calls with no content. */
+function assistantMessage(done: Done) {
+  if (!done.toolCalls?.length) return { role: 'assistant', content: done.text };
+  return { role: 'assistant', content: null, tool_calls: done.toolCalls.map((call) => ({ id: call.id, type: 'function', function: { name: call.name, arguments: JSON.stringify(call.arguments) } })) };
+}
+
+function chatFinishReason(done: Done): string {
+  return done.toolCalls?.length ? 'tool_calls' : finishReason(done.stats.stopReason);
+}
+
+/**
+ * A streamed answer that may be calls: text that starts with `<` is the call
+ * format (text answers cannot start with it under the tools grammar), sent as
+ * OpenAI's `delta.tool_calls`: each call's id and name first, then its
+ * arguments in fragments. Anything else streams as content.
+ */
+class StreamedCalls {
+  private mode: 'undecided' | 'text' | 'calls' = 'undecided';
+  private readonly parser = new ToolCallStream();
+
+  /** The tool-call deltas for `text`, or undefined when the answer is text. */
+  push(text: string): object[] | undefined {
+    if (this.mode === 'undecided' && text) this.mode = text.startsWith('<') ? 'calls' : 'text';
+    if (this.mode === 'text') return undefined;
+    return this.parser.push(text).map(({ index, name, arguments: fragment }) =>
+      name !== undefined ? { index, id: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: { name, arguments: fragment } } : { index, function: { arguments: fragment } },
+    );
+  }
 }
 
 /** `response_format` as the core's constraint; a schema-less json_schema asks for any JSON object. */
@@ -89,8 +141,9 @@ type Done = Extract<GenerationChunk, { type: 'done' }>;
 interface ResponseFormat {
   whole(done: Done): object;
   opening: object[];
-  piece(text: string): object;
-  closing(stats: GenerationStats): object[];
+  /** The events for a piece of text (none while a piece is held back). */
+  pieces(text: string): object[];
+  closing(done: Done): object[];
 }
 
 /** Sends a generation as one JSON body or as server-sent events ending with [DONE]. */
@@ -106,11 +159,13 @@ async function respond(c: Context, ctx: RouteContext, stream: AsyncGenerator<Gen
     open: async (send) => {
       for (const event of format.opening) await send(event);
     },
-    text: (text, send) => send(format.piece(text)),
-    done: async ({ stats }, send) => {
-      ctx.metrics.generation(stats);
-      aborted = stats.stopReason === 'abort';
-      if (!aborted) for (const event of format.closing(stats)) await send(event);
+    text: async (text, send) => {
+      for (const event of format.pieces(text)) await send(event);
+    },
+    done: async (done, send) => {
+      ctx.metrics.generation(done.stats);
+      aborted = done.stats.stopReason === 'abort';
+      if (!aborted) for (const event of format.closing(done)) await send(event);
     },
     // An aborted answer has no client left to tell, and gets no [DONE].
     end: async (send) => {
@@ -140,22 +195,27 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
     const body = await parseBody(c, chatCompletionRequest);
     const runner = requireRunner(ctx.host);
     const abort = disconnectSignal(c);
-    const stream = runner.chat(body.messages, generateOptions(body, abort.signal, ctx.timeLimitMs));
+    const stream = runner.chat(chatMessages(body.messages), generateOptions(body, abort.signal, ctx.timeLimitMs));
     const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId, system_fingerprint: fingerprint(runner) };
     const chunk = (delta: object, finish: string | null, extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra });
+    const calls = body.tools?.length ? new StreamedCalls() : undefined;
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
       whole: (done) => ({
         ...head,
         object: 'chat.completion',
-        choices: [{ index: 0, message: { role: 'assistant', content: done.text }, finish_reason: finishReason(done.stats.stopReason), logprobs: null }],
+        choices: [{ index: 0, message: assistantMessage(done), finish_reason: chatFinishReason(done), logprobs: null }],
         usage: usage(done.stats),
         onboard: done.stats,
       }),
       opening: [chunk({ role: 'assistant', content: '' }, null)],
-      piece: (text) => chunk({ content: text }, null),
-      closing: (stats) => [
-        chunk({}, finishReason(stats.stopReason), { onboard: stats }),
-        ...(body.stream_options?.include_usage ? [{ ...head, object: 'chat.completion.chunk', choices: [], usage: usage(stats) }] : []),
+      pieces: (text) => {
+        const toolDeltas = calls?.push(text);
+        if (toolDeltas) return toolDeltas.map((delta) => chunk({ tool_calls: [delta] }, null));
+        return [chunk({ content: text }, null)];
+      },
+      closing: (done) => [
+        chunk({}, chatFinishReason(done), { onboard: done.stats }),
+        ...(body.stream_options?.include_usage ? [{ ...head, object: 'chat.completion.chunk', choices: [], usage: usage(done.stats) }] : []),
       ],
     });
   });
@@ -170,8 +230,8 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
       whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats }),
       opening: [],
-      piece: (text) => ({ ...head, choices: [choice(text, null)] }),
-      closing: (stats) => [{ ...head, choices: [choice('', finishReason(stats.stopReason))], usage: usage(stats) }],
+      pieces: (text) => [{ ...head, choices: [choice(text, null)] }],
+      closing: ({ stats }) => [{ ...head, choices: [choice('', finishReason(stats.stopReason))], usage: usage(stats) }],
     });
   });
 }

@@ -51,6 +51,47 @@ const sampling = {
   logit_bias: notSupported('token biases are not applied'),
 };
 
+/** A call in an assistant message of the history; its arguments are a JSON object in a string, as OpenAI sends them. */
+const toolCall = z.object({
+  id: z.string().max(256),
+  type: z.literal('function').optional(),
+  function: z.object({
+    name: z.string(),
+    arguments: z.string().transform((text, ctx) => {
+      try {
+        const value: unknown = JSON.parse(text);
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: 'arguments must be a JSON object in a string' });
+      return z.NEVER;
+    }),
+  }),
+});
+
+/**
+ * A message: OpenAI's roles, `developer` (its newer name for instructions) as
+ * `system`; an assistant message may carry tool calls and no content; a `tool`
+ * message answers a call by its id.
+ */
+const message = z.union([
+  z.object({ role: z.enum(['system', 'developer', 'user']).transform((role) => (role === 'developer' ? 'system' : role)), content }),
+  z.object({ role: z.literal('assistant'), content: content.nullish(), tool_calls: z.array(toolCall).nullish() }).refine((m) => m.content || m.tool_calls?.length, { message: 'an assistant message needs content or tool_calls' }),
+  z.object({ role: z.literal('tool'), content, tool_call_id: z.string().max(256) }),
+]);
+
+/** A function the model may call: OpenAI's `{ type: 'function', function: { name, description, parameters } }`. */
+const tool = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string(),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }),
+});
+
 /** OpenAI's structured output: plain text, any JSON object, or JSON valid against a schema (always enforced, whatever `strict` says). */
 const responseFormat = z.discriminatedUnion('type', [
   z.object({ type: z.literal('text') }),
@@ -69,16 +110,18 @@ const responseFormat = z.discriminatedUnion('type', [
 export const chatCompletionRequest = z.object({
   ...sampling,
   response_format: responseFormat.nullish(),
-  // OpenAI's `developer` role is its newer name for instructions: the system prompt to the model.
   messages: z
-    .array(z.object({ role: z.enum(['system', 'developer', 'user', 'assistant']).transform((role) => (role === 'developer' ? 'system' : role)), content }))
+    .array(message)
     .min(1)
-    .refine((messages) => messages.at(-1)?.role === 'user', { message: 'the last message must be from the user: there is nothing to answer after an assistant message' }),
+    .refine((messages) => ['user', 'tool'].includes(messages.at(-1)!.role), { message: 'the last message must be from the user or a tool: there is nothing to answer after an assistant message' }),
   max_completion_tokens: maxTokensSchema.nullish(),
-  tools: notSupported('tool calling is not implemented; describe the call in response_format instead'),
-  tool_choice: z.unknown().refine((value) => isUnset(value) || value === 'none', { message: 'is not supported yet: tool calling is not implemented' }).optional(),
-  functions: notSupported('function calling is not implemented'),
-  function_call: notSupported('function calling is not implemented'),
+  tools: z.array(tool).max(128).nullish(),
+  tool_choice: z
+    .union([z.enum(['auto', 'none', 'required']), z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }).transform((choice) => ({ name: choice.function.name }))])
+    .nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  functions: notSupported('the legacy functions field is not implemented: use tools'),
+  function_call: notSupported('the legacy function_call field is not implemented: use tool_choice'),
   logprobs: notSupported('log probabilities are not reported'),
   top_logprobs: notSupported('log probabilities are not reported'),
 });

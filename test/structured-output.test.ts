@@ -27,7 +27,8 @@ import { checkJsonSchema, type JsonSchema } from '../src/core/output-constraint.
 import { checkTools, parseToolCalls, ToolCallStream, withToolsInText } from '../src/core/tools.js';
 import { SCHEMA_CASES } from './fixtures/schemas.js';
 import { SimulatedVehicle, vehicleTools } from '../examples/vehicle/functions.js';
-import { assertFriendly, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { assertFriendly, cliPath, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
@@ -391,6 +392,26 @@ describe('constraints at the edges', { timeout: 50 * 60_000 }, () => {
     await writeFile(join(dir, 'unique.json'), JSON.stringify({ type: 'array', uniqueItems: true }));
     assertFriendly(await runCli(['run', '--json-schema', join(dir, 'unique.json'), 'x']), 'SCHEMA_UNSUPPORTED', 2);
     assertFriendly(await runCli(['run', '--json-schema', join(dir, 'missing.json'), 'x']), 'INVALID_OPTION', 2);
+  });
+
+  it('onboard chat --tools: the call is shown, the typed result goes back, and the model answers it; a bad tools file is named', async () => {
+    await writeFile(join(dir, 'tools.json'), JSON.stringify([{ type: 'function', function: { name: 'navigate_to', description: 'Navigate to a place', parameters: { type: 'object', properties: { destination: { type: 'string', maxLength: 40 } }, required: ['destination'] } } }]));
+    const child = spawn(process.execPath, [cliPath, 'chat', '--backend', 'cpu', '--temperature', '0', '-n', '48', '--tools', join(dir, 'tools.json'), '--tool-choice', 'required'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end('Take me to the airport.\n{"ok": true, "eta_minutes": 18}\n');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    const shown = /call navigate_to\((.*)\): type its result/.exec(stderr);
+    assert.ok(shown, stderr);
+    assert.equal(typeof JSON.parse(shown[1]!).destination, 'string');
+    assert.match(stdout, /navigate_to result> /, 'the result prompt names the call');
+    assert.equal(stderr.match(/ tokens, /g)?.length, 2, 'an answer to the call, then one to its result');
+
+    await writeFile(join(dir, 'bad-tools.json'), JSON.stringify([{ type: 'function', function: { description: 'no name' } }]));
+    assertFriendly(await runCli(['chat', '--tools', join(dir, 'bad-tools.json')]), 'INVALID_OPTION', 2);
   });
 
   it('the Python ExecuTorch host refuses a constraint with CONSTRAINT_UNSUPPORTED and still answers without one', async () => {

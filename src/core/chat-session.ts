@@ -80,6 +80,11 @@ export class ChatSession {
     return this.turn([{ role: 'user', content: text }], options);
   }
 
+  /** Streams the answer to the results of the last answer's tool calls (content: what each call returned, as text or JSON). */
+  sendToolResults(results: ReadonlyArray<{ callId: string; content: string }>, options: SendOptions = {}): AsyncGenerator<GenerationChunk> {
+    return this.turn(results.map((result) => ({ role: 'tool', toolCallId: result.callId, content: result.content })), options);
+  }
+
   /** Sends and collects the whole answer (and the calls it made, when tools were given). */
   async ask(text: string, options: SendOptions = {}): Promise<Answer> {
     return collect(this.send(text, options));

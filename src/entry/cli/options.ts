@@ -7,6 +7,7 @@ import { AUTO_ORDER } from '../../core/backend-policy.js';
 import { DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, SAMPLING_DEFAULTS, SAMPLING_FIELDS, samplingOverridesSchema, type SamplingField } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
 import { checkConstraint, type JsonSchema, type OutputConstraint } from '../../core/output-constraint.js';
+import { checkTools, type ToolChoice, type ToolDefinition } from '../../core/tools.js';
 import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../app/composition.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
@@ -38,7 +39,9 @@ export function addGenerationOptions(command: Command): Command {
   return command
     .option('--stop <text...>', 'stop when the answer contains this text (repeatable); the text is not printed')
     .option('--json-schema <file>', 'answer with JSON valid against this JSON schema (a file; the keywords README.md lists)')
-    .option('--grammar <file>', 'answer in this grammar (a GBNF file, as llama.cpp reads it)');
+    .option('--grammar <file>', 'answer in this grammar (a GBNF file, as llama.cpp reads it)')
+    .option('--tools <file>', 'functions the model may call: a JSON list of OpenAI tools ({type: "function", function: {name, description, parameters}}) or of {name, description, parameters}')
+    .option('--tool-choice <choice>', 'with --tools: auto, none, required, or a tool name', 'auto');
 }
 
 export type GenerationFlags = ModelFlags & Partial<Record<SamplingField, string>> & {
@@ -47,6 +50,8 @@ export type GenerationFlags = ModelFlags & Partial<Record<SamplingField, string>
   stop?: string[];
   jsonSchema?: string;
   grammar?: string;
+  tools?: string;
+  toolChoice: string;
 };
 
 function numberFlag(flag: string, value: string | undefined): number | undefined {
@@ -124,9 +129,35 @@ export function parseGenerationFlags(flags: GenerationFlags): OpenChatOptions {
       maxTokens: wholeNumberFlag('--max-tokens', flags.maxTokens, 1, MAX_TOKENS_LIMIT)!,
       stop: stopFlag(flags.stop),
       ...constraintFlags(flags),
+      ...toolFlags(flags),
     },
   };
 }
+
+/** `--tools <file>` and `--tool-choice`: the functions every answer may call. */
+function toolFlags(flags: GenerationFlags): { tools?: ToolDefinition[]; toolChoice?: ToolChoice } {
+  if (flags.tools === undefined) return {};
+  let list: unknown;
+  try {
+    list = JSON.parse(readFlagFile('--tools', flags.tools));
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw error;
+    throw new InvalidOptionError('--tools', `${flags.tools} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = z.array(toolEntry).min(1).safeParse(list);
+  if (!parsed.success) throw new InvalidOptionError('--tools', `${flags.tools} is not a list of tools: ${parsed.error.issues[0]!.path.join('.') || 'the list'}: ${parsed.error.issues[0]!.message}`);
+  const tools: ToolDefinition[] = parsed.data.map((entry) => ('function' in entry ? entry.function : entry)).map((tool) => ({
+    name: tool.name,
+    ...(tool.description ? { description: tool.description } : {}),
+    parameters: (tool.parameters as JsonSchema | undefined) ?? { type: 'object', properties: {} },
+  }));
+  const choice: ToolChoice = ['auto', 'none', 'required'].includes(flags.toolChoice) ? (flags.toolChoice as ToolChoice) : { name: flags.toolChoice };
+  checkTools(tools, choice);
+  return { tools, toolChoice: choice };
+}
+
+const toolFields = z.object({ name: z.string(), description: z.string().optional(), parameters: z.record(z.string(), z.unknown()).optional() });
+const toolEntry = z.union([z.object({ type: z.literal('function'), function: toolFields }), toolFields]);
 
 /** `--json-schema <file>` or `--grammar <file>`: the constraint every answer keeps to. */
 function constraintFlags(flags: GenerationFlags): { constraint?: OutputConstraint } {

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { ChatSession } from '../../../core/chat-session.js';
+import type { ToolCall } from '../../../core/types.js';
 import type { App, OpenChatOptions } from '../../../app/composition.js';
 import { describeError, statsLine, statsTable } from '../format.js';
 import { addGenerationOptions, parseGenerationFlags, type GenerationFlags } from '../options.js';
@@ -11,11 +12,13 @@ const HELP = `Commands:
   /stats          stats of the last answer
   /help           this list
   /exit           leave (or Ctrl-D; Ctrl-C twice at the prompt)
-Ctrl-C while an answer streams stops it and keeps the conversation.`;
+Ctrl-C while an answer streams stops it and keeps the conversation.
+With --tools, an answer may call functions: type each call's result (text or JSON)
+at its prompt, and the model answers with them.`;
 
 export function registerChat(program: Command, app: () => App): void {
   addGenerationOptions(program.command('chat').description('Chat in the terminal, streaming each answer'))
-    .addHelpText('after', `\n${HELP}\n\nExamples:\n  onboard chat\n  onboard chat --system "You answer in one sentence." --temperature 0.2`)
+    .addHelpText('after', `\n${HELP}\n\nExamples:\n  onboard chat\n  onboard chat --system "You answer in one sentence." --temperature 0.2\n  onboard chat --tools tools.json --tool-choice auto`)
     .action(async (flags: GenerationFlags) => {
       const options = parseGenerationFlags(flags);
       await runRepl(app(), options);
@@ -63,6 +66,8 @@ async function runRepl(app: App, options: OpenChatOptions): Promise<void> {
   rl.on('SIGINT', onInterrupt);
   process.on('SIGINT', onInterrupt);
 
+  let pending: ToolCall[] = [];
+  const results: Array<{ callId: string; content: string }> = [];
   rl.prompt();
   try {
     for await (const raw of rl) {
@@ -79,21 +84,35 @@ async function runRepl(app: App, options: OpenChatOptions): Promise<void> {
         rl.prompt();
         continue;
       }
+      // With --tools, an answer may be calls: each call's result is the next line typed.
+      if (pending.length > 0) {
+        results.push({ callId: pending.shift()!.id, content: line });
+        if (pending.length > 0) {
+          rl.setPrompt(`${pending[0]!.name} result> `);
+          rl.prompt();
+          continue;
+        }
+      }
       answering = new AbortController();
       try {
-        for await (const chunk of session.send(line, { signal: answering.signal })) {
+        const turn = results.length > 0 ? session.sendToolResults(results.splice(0), { signal: answering.signal, toolChoice: 'auto' }) : session.send(line, { signal: answering.signal });
+        for await (const chunk of turn) {
           if (chunk.type === 'text') out.write(chunk.text);
           else {
             out.write(chunk.stats.stopReason === 'abort' ? ' [stopped]\n' : '\n');
             err.write(`${dim(statsLine(chunk.stats))}\n`);
+            for (const call of chunk.toolCalls ?? []) err.write(`call ${call.name}(${JSON.stringify(call.arguments)}): type its result\n`);
+            pending = [...(chunk.toolCalls ?? [])];
           }
         }
       } catch (error) {
         // The conversation survives a failed answer: report it and keep going.
         err.write(`${describeError(error).text}\n`);
+        pending = [];
       } finally {
         answering = undefined;
       }
+      rl.setPrompt(pending.length > 0 ? `${pending[0]!.name} result> ` : '> ');
       rl.prompt();
     }
   } finally {

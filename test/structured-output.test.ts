@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import { generateObject, generateText, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
@@ -344,6 +347,38 @@ for (const { engine, model, toolCount } of ENGINES) {
         });
         const reply = followUp.choices[0]!.message;
         assert.ok(reply.content || reply.tool_calls?.length, 'an answer to the tool result');
+      } finally {
+        await server?.stop();
+      }
+    });
+
+    it('works with the AI SDK: generateObject and a tool call through @ai-sdk/openai-compatible, and through @ai-sdk/openai\'s default Responses provider (whole and streamed)', async () => {
+      let server: ServerProcess | undefined;
+      try {
+        server = await startServerProcess(modelPath ? ['--model', modelPath] : []);
+        const Climate = z.object({ temperature: z.int().min(16).max(28), zone: z.enum(['driver', 'passenger', 'all']) });
+        const navigate = { navigate_to: tool({ description: 'Start navigation to a place', inputSchema: z.object({ destination: z.string().min(1).max(40) }), execute: async ({ destination }) => ({ ok: true, destination }) }) };
+        const compatible = createOpenAICompatible({ name: 'onboard', baseURL: `${server.url}/v1`, supportsStructuredOutputs: true });
+        const responses = createOpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+        for (const model of [compatible('default'), responses('default')]) {
+          const { object } = await generateObject({ model, schema: Climate, prompt: 'Set 21 degrees for everyone.', temperature: 0 });
+          assert.ok(Climate.safeParse(object).success, JSON.stringify(object));
+          const called = await generateText({ model, prompt: 'Take me to the airport.', temperature: 0, toolChoice: 'required', tools: navigate });
+          assert.equal(called.finishReason, 'tool-calls');
+          assert.ok(called.toolCalls.length >= 1 && called.toolResults.length === called.toolCalls.length, 'the calls ran');
+          for (const call of called.toolCalls) assert.equal(typeof (call.input as { destination: unknown }).destination, 'string');
+        }
+        // Streamed from /v1/responses: the input arrives in deltas, then the call.
+        const streamed = streamText({ model: responses('default'), prompt: 'Take me home.', temperature: 0, toolChoice: 'required', tools: navigate });
+        const kinds = new Set<string>();
+        for await (const part of streamed.fullStream) kinds.add(part.type);
+        assert.ok(kinds.has('tool-input-delta') && kinds.has('tool-call'), [...kinds].join(','));
+        // The openai client's Responses API, plain text.
+        const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
+        const reply = await client.responses.create({ model: 'default', input: 'Say hello.', max_output_tokens: 16, temperature: 0 });
+        assert.ok(reply.output_text.length > 0);
+        assert.ok(['completed', 'incomplete'].includes(reply.status!));
+        await assert.rejects(client.responses.create({ model: 'default', input: 'x', previous_response_id: 'resp_1' }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id');
       } finally {
         await server?.stop();
       }

@@ -10,6 +10,7 @@ import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { createMetrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { registerOpenAiRoutes } from './openai-routes.js';
+import { registerResponsesRoutes } from './responses-routes.js';
 import { bodyLimitGuard, hostGuard, isLoopbackName, jsonBodyGuard, originGuard, wrongMethodGuard, type GuardOptions } from './request-guards.js';
 import { registerUiRoutes } from './ui-routes.js';
 
@@ -95,6 +96,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
 
   registerOpenAiRoutes(app, ctx);
+  registerResponsesRoutes(app, ctx);
   registerUiRoutes(app, ctx);
 
   for (const [route, file] of Object.entries(WEB_FILES)) {

@@ -30,9 +30,12 @@ import { checkJsonSchema, type JsonSchema } from '../src/core/output-constraint.
 import { checkTools, parseToolCalls, ToolCallStream, withToolsInText } from '../src/core/tools.js';
 import { SCHEMA_CASES } from './fixtures/schemas.js';
 import { SimulatedVehicle, vehicleTools } from '../examples/vehicle/functions.js';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pythonClients } from './python/venv.js';
 import { assertFriendly, cliPath, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
 
+const run = promisify(execFile);
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 const ajv = addFormats(new Ajv2020({ strict: false, allErrors: true }));
 const compiler = createXgrammarCompiler();
@@ -379,6 +382,29 @@ for (const { engine, model, toolCount } of ENGINES) {
         assert.ok(reply.output_text.length > 0);
         assert.ok(['completed', 'incomplete'].includes(reply.status!));
         await assert.rejects(client.responses.create({ model: 'default', input: 'x', previous_response_id: 'resp_1' }), (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === 'previous_response_id');
+      } finally {
+        await server?.stop();
+      }
+    });
+
+    it('works with the Python openai package: parse() with a pydantic model, a named and a required tool call, streamed calls, and the round trip', async () => {
+      const python = await pythonClients();
+      let server: ServerProcess | undefined;
+      try {
+        server = await startServerProcess(modelPath ? ['--model', modelPath] : []);
+        const { stdout } = await run(python, [join(repoRoot, 'test/python/openai_client.py'), `${server.url}/v1`], { maxBuffer: 1 << 22 });
+        const seen = JSON.parse(stdout) as {
+          parsed: { temperature: number; zone: string } | null;
+          named: { finish: string; name: string; arguments: { destination: unknown } };
+          required: Array<{ destination: unknown }>;
+          streamed: Array<{ name: string; arguments: { destination: unknown }; pieces: number }>;
+          follow: { content: string | null; calls: number };
+        };
+        assert.ok(seen.parsed && seen.parsed.temperature >= 16 && seen.parsed.temperature <= 28, JSON.stringify(seen.parsed));
+        assert.deepEqual([seen.named.finish, seen.named.name, typeof seen.named.arguments.destination], ['tool_calls', 'navigate_to', 'string']);
+        assert.ok(seen.required.length >= 1 && seen.required.every((args) => typeof args.destination === 'string'));
+        assert.ok(seen.streamed.length >= 1 && seen.streamed.every((call) => call.name === 'navigate_to' && typeof call.arguments.destination === 'string' && call.pieces > 1));
+        assert.ok(seen.follow.content || seen.follow.calls > 0, 'an answer to the tool result');
       } finally {
         await server?.stop();
       }

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { configFromEnv, createApp, type App } from '../src/app/composition.js';
 import type { LoadedModel } from '../src/core/engine.js';
+import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../dist/entry/cli/main.js', import.meta.url));
@@ -99,3 +100,11 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
 
 /** Reads server-sent events from a fetch response (the benchmarks' reader). */
 export { sseEvents as readEvents } from '../src/bench/serve-process.js';
+
+/** The .pte `onboard export` makes from the default model (cached by its config and source), with the native runtime set up. */
+export async function exportedPte(): Promise<string> {
+  const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: 45 * 60_000 });
+  assert.equal(exported.code, 0, exported.stderr);
+  await setupNativeRuntime({ log: () => {} });
+  return JSON.parse(exported.stdout).model.path as string;
+}

@@ -20,7 +20,6 @@ import { createXgrammarCompiler } from '../src/adapters/grammar/xgrammar-compile
 import { xgrammar } from '../src/adapters/grammar/xgrammar-module.js';
 import { ebnfToGbnf } from '../src/adapters/llamacpp/gbnf.js';
 import { llamaRuntime } from '../src/adapters/llamacpp/runtime.js';
-import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { performanceClock } from '../src/adapters/system/clock.js';
 import { processMemoryProbe } from '../src/adapters/system/process-memory.js';
 import { ChatSession } from '../src/core/chat-session.js';
@@ -33,7 +32,7 @@ import { SimulatedVehicle, vehicleTools } from '../examples/vehicle/functions.js
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pythonClients } from './python/venv.js';
-import { assertFriendly, cliPath, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
+import { assertFriendly, cliPath, exportedPte, repoRoot, runCli, startServerProcess, testApp, type ServerProcess } from './helpers.js';
 
 const run = promisify(execFile);
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -183,14 +182,6 @@ describe('the tool-call format', () => {
     for (const [tools, choice, message] of cases) assert.throws(() => checkTools(tools, choice), (error: unknown) => error instanceof SchemaUnsupportedError && message.test(error.message));
   });
 });
-
-/** The .pte `onboard export` makes from the default model (cached by its config and source). */
-async function exportedPte(): Promise<string> {
-  const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: 45 * 60_000 });
-  assert.equal(exported.code, 0, exported.stderr);
-  await setupNativeRuntime({ log: () => {} });
-  return JSON.parse(exported.stdout).model.path as string;
-}
 
 // The 8da4w export holds 512 tokens, and four tool descriptions take 424 of them (SmolLM2's
 // tokenizer): the ExecuTorch engine is given the first two vehicle tools.
@@ -387,7 +378,7 @@ for (const { engine, model, toolCount } of ENGINES) {
       }
     });
 
-    it('works with the Python openai package: parse() with a pydantic model, a named and a required tool call, streamed calls, and the round trip', async () => {
+    it('works with the Python openai package: parse() with a pydantic model, a named and a required tool call, streamed calls, the round trip, and logprobs', async () => {
       const python = await pythonClients();
       let server: ServerProcess | undefined;
       try {
@@ -399,12 +390,15 @@ for (const { engine, model, toolCount } of ENGINES) {
           required: Array<{ destination: unknown }>;
           streamed: Array<{ name: string; arguments: { destination: unknown }; pieces: number }>;
           follow: { content: string | null; calls: number };
+          logprobs: { tokens: number; completion: number; best_first: boolean; greedy_is_best: boolean };
         };
         assert.ok(seen.parsed && seen.parsed.temperature >= 16 && seen.parsed.temperature <= 28, JSON.stringify(seen.parsed));
         assert.deepEqual([seen.named.finish, seen.named.name, typeof seen.named.arguments.destination], ['tool_calls', 'navigate_to', 'string']);
         assert.ok(seen.required.length >= 1 && seen.required.every((args) => typeof args.destination === 'string'));
         assert.ok(seen.streamed.length >= 1 && seen.streamed.every((call) => call.name === 'navigate_to' && typeof call.arguments.destination === 'string' && call.pieces > 1));
         assert.ok(seen.follow.content || seen.follow.calls > 0, 'an answer to the tool result');
+        assert.equal(seen.logprobs.tokens, seen.logprobs.completion, 'one log probability per answer token');
+        assert.ok(seen.logprobs.best_first && seen.logprobs.greedy_is_best, JSON.stringify(seen.logprobs));
       } finally {
         await server?.stop();
       }
@@ -482,6 +476,9 @@ describe('constraints at the edges', { timeout: 50 * 60_000 }, () => {
       await assert.rejects(async () => {
         for await (const chunk of runner.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 8, constraint: { kind: 'json-object' } })) void chunk;
       }, (error: unknown) => error instanceof OnboardError && error.code === 'CONSTRAINT_UNSUPPORTED');
+      await assert.rejects(async () => {
+        for await (const chunk of runner.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 8, logprobs: 2 })) void chunk;
+      }, (error: unknown) => error instanceof OnboardError && error.code === 'INVALID_OPTION' && /log probabilities/.test(error.message));
       let done;
       for await (const chunk of runner.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 8, sampling: { temperature: 0 } })) if (chunk.type === 'done') done = chunk;
       assert.ok(done!.stats.decodeTokens > 0);

@@ -73,16 +73,31 @@ export interface EngineSequence {
    * With a grammar, every sampled token keeps the answer inside it, and an
    * end-of-generation token comes only where the grammar is complete.
    */
-  begin(prompt: readonly number[], sampling: SamplingOptions, grammar?: ConstraintGrammar): Promise<EngineGeneration>;
+  begin(prompt: readonly number[], sampling: SamplingOptions, extras?: GenerationExtras): Promise<EngineGeneration>;
   /** Drops everything from the KV cache. */
   clear(): Promise<void>;
   dispose(): void;
+}
+
+export interface GenerationExtras {
+  /** The grammar every token must keep the answer inside. */
+  grammar?: ConstraintGrammar;
+  /** Report each token's log probability and this many likeliest alternatives (0 to 20). */
+  logprobs?: number;
 }
 
 export interface EngineGeneration {
   /** Prompt tokens reused from the KV cache. */
   readonly reusedTokens: number;
   readonly tokens: AsyncIterator<number>;
+  /** With `logprobs` asked: the log probability of the token last yielded, and the likeliest alternatives. */
+  logprob?(): TokenLogprob | undefined;
+}
+
+/** A token's natural-log probability under the model, and the likeliest tokens at its place, best first. */
+export interface TokenLogprob {
+  logprob: number;
+  top: Array<{ token: number; logprob: number }>;
 }
 
 /** How many leading tokens two sequences share. */

@@ -3,7 +3,7 @@ import type { CancelSignal, Clock, EngineSequence, LoadedModel, MemoryProbe } fr
 import type { ConstraintGrammar } from './output-constraint.js';
 import type { SamplingOptions } from './sampling.js';
 import { StopStringMatcher } from './stop-strings.js';
-import type { GenerationChunk, StopReason } from './types.js';
+import type { GenerationChunk, LogprobEntry, StopReason } from './types.js';
 
 export interface GenerationRequest {
   model: LoadedModel;
@@ -12,6 +12,8 @@ export interface GenerationRequest {
   sampling: SamplingOptions;
   /** The grammar every token must keep the answer inside. */
   grammar?: ConstraintGrammar;
+  /** Report log probabilities with this many alternatives per token. */
+  logprobs?: number;
   maxTokens: number;
   stop: readonly string[];
   signal?: CancelSignal;
@@ -41,7 +43,15 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
   let lastTokenAt = 0;
   let stopReason: StopReason = 'eos';
 
-  const generation = await sequence.begin(prompt, request.sampling, request.grammar);
+  const generation = await sequence.begin(prompt, request.sampling, {
+    ...(request.grammar ? { grammar: request.grammar } : {}),
+    ...(request.logprobs !== undefined ? { logprobs: request.logprobs } : {}),
+  });
+  // Log probabilities of the tokens since the last text chunk, and of the whole answer.
+  const wantLogprobs = request.logprobs !== undefined;
+  let pending: LogprobEntry[] = [];
+  const allLogprobs: LogprobEntry[] = [];
+  const spell = (token: number) => model.detokenize([token]);
   const reusedTokens = generation.reusedTokens;
   try {
     for (;;) {
@@ -62,10 +72,19 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
       if (next.done || model.isEndOfGeneration(next.value)) break;
       decodeTokens++;
       lastTokenAt = clock.now();
+      if (wantLogprobs) {
+        const found = generation.logprob?.();
+        if (found) {
+          const entry = { token: spell(next.value), logprob: found.logprob, top: found.top.map((t) => ({ token: spell(t.token), logprob: t.logprob })) };
+          pending.push(entry);
+          allLogprobs.push(entry);
+        }
+      }
       const piece = stopper.push(detokenizer.push(next.value));
       if (piece.text) {
         text += piece.text;
-        yield { type: 'text', text: piece.text };
+        yield wantLogprobs ? { type: 'text', text: piece.text, logprobs: pending } : { type: 'text', text: piece.text };
+        pending = [];
       }
       if (piece.stopped) {
         stopReason = 'stop-string';
@@ -79,7 +98,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
   const rest = stopper.hasStopped ? '' : stopper.push(detokenizer.flush()).text + stopper.flush();
   if (rest) {
     text += rest;
-    yield { type: 'text', text: rest };
+    yield wantLogprobs ? { type: 'text', text: rest, logprobs: pending } : { type: 'text', text: rest };
   }
 
   const endedAt = clock.now();
@@ -108,5 +127,6 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
       stopReason,
       droppedMessages: request.droppedMessages ?? 0,
     },
+    ...(wantLogprobs ? { logprobs: allLogprobs } : {}),
   };
 }

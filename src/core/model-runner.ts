@@ -23,6 +23,8 @@ export interface GenerateOptions {
   toolChoice?: ToolChoice;
   /** Several calls in one answer (default true). */
   parallelToolCalls?: boolean;
+  /** Report each answer token's log probability and this many likeliest alternatives (0 to 20). */
+  logprobs?: number;
 }
 
 export interface ModelRunnerOptions {
@@ -120,6 +122,7 @@ export class ModelRunner {
         prompt,
         sampling: resolveSampling(options.sampling),
         ...(grammar ? { grammar } : {}),
+        ...(options.logprobs !== undefined ? { logprobs: checkLogprobs(options.logprobs) } : {}),
         maxTokens,
         stop: options.stop ?? [],
         ...(options.signal ? { signal: options.signal } : {}),
@@ -223,4 +226,10 @@ async function* withToolCalls(stream: AsyncGenerator<GenerationChunk>): AsyncGen
   } finally {
     await stream.return(undefined);
   }
+}
+
+/** At most 20 alternatives, as OpenAI allows. */
+function checkLogprobs(top: number): number {
+  if (!Number.isInteger(top) || top < 0 || top > 20) throw new InvalidOptionError('logprobs', `expected a whole number of alternatives from 0 to 20, got ${top}`);
+  return top;
 }

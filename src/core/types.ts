@@ -99,6 +99,14 @@ export interface GenerationStats {
   droppedMessages: number;
 }
 
+/** One answer token's log probability, with its text, and the likeliest alternatives at its place. */
+export interface LogprobEntry {
+  token: string;
+  logprob: number;
+  top: Array<{ token: string; logprob: number }>;
+}
+
 export type GenerationChunk =
-  | { type: 'text'; text: string }
-  | { type: 'done'; text: string; stats: GenerationStats; toolCalls?: ToolCall[] };
+  /** `logprobs`, when asked: the tokens this piece of text came from (a piece may be held back and carry several). */
+  | { type: 'text'; text: string; logprobs?: LogprobEntry[] }
+  | { type: 'done'; text: string; stats: GenerationStats; toolCalls?: ToolCall[]; logprobs?: LogprobEntry[] };

@@ -74,6 +74,15 @@ def main() -> None:
     )
     message = follow.choices[0].message
     seen["follow"] = {"content": message.content, "calls": len(message.tool_calls or [])}
+
+    scored = client.chat.completions.create(model="default", messages=messages, temperature=0, max_tokens=12, logprobs=True, top_logprobs=3)
+    entries = scored.choices[0].logprobs.content
+    seen["logprobs"] = {
+        "tokens": len(entries),
+        "completion": scored.usage.completion_tokens,
+        "best_first": all(all(a.logprob >= b.logprob for a, b in zip(e.top_logprobs, e.top_logprobs[1:])) and len(e.top_logprobs) == 3 for e in entries),
+        "greedy_is_best": all(abs(e.logprob - e.top_logprobs[0].logprob) < 1e-3 for e in entries),
+    }
     print(json.dumps(seen))
 
 

@@ -1,6 +1,5 @@
-import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
+import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type TokenLogprob } from '../../core/engine.js';
 import { BackendUnavailableError, ConstraintUnsupportedError, EngineFailedError, GrammarInvalidError, InvalidOptionError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
-import type { ConstraintGrammar } from '../../core/output-constraint.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
@@ -187,8 +186,8 @@ class ExecuTorchModel implements LoadedModel {
     return this.host;
   }
 
-  /** Whether the host can hold an answer to a grammar: the native one masks logits with xgrammar; the Python one has no grammar engine. */
-  get constrains(): boolean {
+  /** Whether the native host runs the program: it masks logits with xgrammar and reports log probabilities; the Python one does neither. */
+  get native(): boolean {
     return this.hostCommand.kind === 'native';
   }
 
@@ -266,35 +265,39 @@ class ExecuTorchSequence implements EngineSequence {
     this.tokens = [];
   }
 
-  async begin(prompt: readonly number[], sampling: SamplingOptions, grammar?: ConstraintGrammar): Promise<EngineGeneration> {
+  async begin(prompt: readonly number[], sampling: SamplingOptions, extras: GenerationExtras = {}): Promise<EngineGeneration> {
+    const { grammar, logprobs } = extras;
     if (prompt.length === 0) throw new EngineFailedError('executorch', 'an empty prompt');
-    if (grammar && !this.model.constrains) throw new ConstraintUnsupportedError('executorch', 'the model runs on the Python host, which has no grammar engine; the native runtime has one (`onboard setup runtime`)');
+    if (grammar && !this.model.native) throw new ConstraintUnsupportedError('executorch', 'the model runs on the Python host, which has no grammar engine; the native runtime has one (`onboard setup runtime`)');
+    if (logprobs !== undefined && !this.model.native) throw new InvalidOptionError('logprobs', 'the model runs on the Python ExecuTorch host, which does not report log probabilities; the native runtime does (`onboard setup runtime`)');
     // At least one prompt token is evaluated, so there are logits to sample from.
     const reused = Math.min(commonPrefixLength(this.tokens, prompt), prompt.length - 1);
     this.tokens = this.tokens.slice(0, reused);
     let first = true;
     let pending: number | undefined;
+    let last: TokenLogprob | undefined;
     const next = async (): Promise<IteratorResult<number>> => {
       try {
         const host = await this.model.ready();
-        let reply: { token: number };
+        let reply: { token: number; logprob?: { logprob: number; top: Array<[number, number]> } };
         if (first) {
           first = false;
-          reply = await host.request<{ token: number }>('prefill', { seq: this.index, start_pos: reused, tokens: prompt.slice(reused), sampling, ...(grammar ? { grammar: grammar.text } : {}) });
+          reply = await host.request('prefill', { seq: this.index, start_pos: reused, tokens: prompt.slice(reused), sampling, ...(grammar ? { grammar: grammar.text } : {}), ...(logprobs !== undefined ? { logprobs } : {}) });
           this.tokens = [...prompt];
         } else {
-          reply = await host.request<{ token: number }>('step', { seq: this.index });
+          reply = await host.request('step', { seq: this.index });
           // The previous token is in the KV cache now; the one just sampled is not yet.
           if (pending !== undefined) this.tokens.push(pending);
         }
         pending = reply.token;
+        if (reply.logprob) last = { logprob: reply.logprob.logprob, top: reply.logprob.top.map(([token, logprob]) => ({ token, logprob })) };
         return { value: reply.token, done: false };
       } catch (error) {
         throw hostFailure(error);
       }
     };
     const tokens: AsyncIterator<number> = { next };
-    return { reusedTokens: reused, tokens };
+    return { reusedTokens: reused, tokens, ...(logprobs !== undefined ? { logprob: () => last } : {}) };
   }
 
   async clear(): Promise<void> {

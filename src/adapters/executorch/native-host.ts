@@ -40,6 +40,17 @@ interface Sequence {
   match: GrammarMatch | undefined;
   /** Temperature 0: the likeliest token, always. */
   greedy: boolean;
+  /** How many alternatives to report with each token's log probability; undefined: none asked. */
+  logprobs: number | undefined;
+  /** The log probability of the token forwardAndSample last picked, and of the one computed ahead. */
+  sampledLogprob: Logprob | undefined;
+  aheadLogprob: Logprob | undefined;
+}
+
+interface Logprob {
+  logprob: number;
+  /** [token, logprob], best first. */
+  top: Array<[number, number]>;
 }
 
 class NativeHost {
@@ -50,6 +61,8 @@ class NativeHost {
   private logits: Float32Array = new Float32Array(0);
   /** A copy of the logits row, for greedy's try before the grammar's mask. */
   private spare: Float32Array = new Float32Array(0);
+  /** The row as the model gave it, for log probabilities. */
+  private raw: Float32Array = new Float32Array(0);
   private grammarSource: { tokenizer: string; stopIds: number[]; vocabularySize: number } | undefined;
   private masker: Promise<GrammarMasker> | undefined;
 
@@ -72,7 +85,7 @@ class NativeHost {
     if (inputs.length !== 2 || inputs.some((input) => input.dtype !== INT64)) {
       throw new HostError('NOT_AN_LLM', `forward takes ${inputs.length} input(s) (${JSON.stringify(inputs)}), not int64 token ids and an int64 start position`);
     }
-    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined, ahead: undefined, match: undefined, greedy: false }));
+    this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined, ahead: undefined, match: undefined, greedy: false, logprobs: undefined, sampledLogprob: undefined, aheadLogprob: undefined }));
     this.maxSeqLen = Number(request.max_seq_len);
     if (typeof request.tokenizer === 'string') {
       this.grammarSource = { tokenizer: request.tokenizer, stopIds: (request.stop_ids as number[] | undefined) ?? [], vocabularySize: Number(request.vocab_size) };
@@ -89,10 +102,12 @@ class NativeHost {
     sequence.ahead = undefined;
     sequence.sampler = new LogitSampler(request.sampling as SamplingOptions);
     sequence.greedy = (request.sampling as SamplingOptions).temperature <= 0;
+    sequence.logprobs = typeof request.logprobs === 'number' ? request.logprobs : undefined;
     sequence.match?.dispose();
     sequence.match = undefined;
     if (typeof request.grammar === 'string') sequence.match = await this.startGrammar(request.grammar);
-    return { token: await this.forwardAndSample(request, sequence, tokens, start) };
+    const token = await this.forwardAndSample(request, sequence, tokens, start);
+    return { token, ...(sequence.sampledLogprob ? { logprob: sequence.sampledLogprob } : {}) };
   }
 
   /** A matcher at the start of `grammar`, over the tokenizer's vocabulary (read once, on the first grammar). */
@@ -117,11 +132,12 @@ class NativeHost {
     if (sequence.ahead !== undefined) {
       sequence.pending = sequence.ahead;
       sequence.ahead = undefined;
-      return { token: sequence.pending };
+      return { token: sequence.pending, ...(sequence.aheadLogprob ? { logprob: sequence.aheadLogprob } : {}) };
     }
     if (sequence.pending === undefined) throw new HostError('BAD_REQUEST', 'step before prefill');
     if (sequence.position >= this.maxSeqLen) throw new HostError('CONTEXT_FULL', `the program holds ${this.maxSeqLen} tokens`);
-    return { token: await this.forwardAndSample(request, sequence, [sequence.pending], sequence.position) };
+    const token = await this.forwardAndSample(request, sequence, [sequence.pending], sequence.position);
+    return { token, ...(sequence.sampledLogprob ? { logprob: sequence.sampledLogprob } : {}) };
   }
 
   /**
@@ -139,6 +155,7 @@ class NativeHost {
     const kept = sequence.history.length;
     try {
       sequence.ahead = await this.forwardAndSample(request, sequence, [pending], position);
+      sequence.aheadLogprob = sequence.sampledLogprob;
       sequence.pending = pending; // what the adapter holds until it steps
     } catch {
       // The real step meets the same failure and reports it.
@@ -165,7 +182,12 @@ class NativeHost {
     sequence.position = start + tokens.length;
     sequence.history.length = Math.min(sequence.history.length, start);
     sequence.history.push(...tokens);
+    // Log probabilities are the model's own (the raw row), before penalties, grammar or sampling filters.
+    const distribution = sequence.logprobs !== undefined ? logSoftmaxTop(logits, sequence.logprobs) : undefined;
+    const raw = distribution ? (this.raw.length === logits.length ? this.raw : (this.raw = new Float32Array(logits.length))) : undefined;
+    raw?.set(logits);
     const token = sequence.match ? await this.sampleInGrammar(sequence, sequence.match, logits) : sequence.sampler!.sample(logits, sequence.history);
+    sequence.sampledLogprob = distribution ? { logprob: raw![token]! - distribution.logSum, top: distribution.top } : undefined;
     sequence.pending = token;
     return token;
   }
@@ -190,6 +212,26 @@ class NativeHost {
     if (!match.accept(token)) throw new HostError('GRAMMAR_REJECTED', `token ${token} was sampled outside the grammar`);
     return token;
   }
+}
+
+/** log(sum(exp(row))) and the `count` likeliest tokens with their log probabilities, best first. */
+function logSoftmaxTop(row: Float32Array, count: number): { logSum: number; top: Array<[number, number]> } {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i]! > max) max = row[i]!;
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i]! - max);
+  const logSum = max + Math.log(sum);
+  const best: number[] = [];
+  for (let id = 0; id < row.length && count > 0; id++) {
+    if (best.length === count && row[id]! <= row[best[count - 1]!]!) continue;
+    let at = best.length === count ? count - 1 : best.length;
+    while (at > 0 && row[best[at - 1]!]! < row[id]!) {
+      best[at] = best[at - 1]!;
+      at--;
+    }
+    best[at] = id;
+  }
+  return { logSum, top: best.map((id) => [id, row[id]! - logSum]) };
 }
 
 function main(): void {

@@ -1,10 +1,9 @@
-import { LlamaGrammarEvaluationState, type LlamaContext, type LlamaContextSequence, type LlamaModel, type Token } from 'node-llama-cpp';
+import { LlamaGrammarEvaluationState, type LlamaContext, type LlamaContextSequence, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
 import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
-import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type LoadedModel, type LoadOptions, type ModelInfo } from '../../core/engine.js';
+import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type TokenLogprob } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError, InvalidOptionError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
-import type { ConstraintGrammar } from '../../core/output-constraint.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendAttempt, BackendChoice, BackendName, BackendRequest } from '../../core/types.js';
 import { readGguf, type GgufSummary } from '../gguf/reader.js';
@@ -157,7 +156,8 @@ class LlamaCppSequence implements EngineSequence {
     return this.sequence.contextTokens;
   }
 
-  async begin(prompt: readonly number[], sampling: SamplingOptions, grammar?: ConstraintGrammar): Promise<EngineGeneration> {
+  async begin(prompt: readonly number[], sampling: SamplingOptions, extras: GenerationExtras = {}): Promise<EngineGeneration> {
+    const { grammar, logprobs } = extras;
     const grammarState = grammar ? new LlamaGrammarEvaluationState({ model: this.model, grammar: await this.grammars.get(grammar.text) }) : undefined;
     let common = commonPrefixLength(this.sequence.contextTokens, prompt);
     // The last prompt token is always evaluated again: its logits give the first answer token.
@@ -169,7 +169,7 @@ class LlamaCppSequence implements EngineSequence {
     // Greedy needs no filters: they cannot change the likeliest token, and
     // top-p/min-p sort the whole vocabulary on every step.
     const filters = sampling.temperature === 0 ? {} : { topK: sampling.topK, topP: sampling.topP, minP: sampling.minP };
-    const tokens = this.sequence.evaluate(prompt.slice(common) as Token[], {
+    const options: SequenceEvaluateOptions = {
       temperature: sampling.temperature,
       ...filters,
       ...(sampling.seed !== undefined ? { seed: sampling.seed } : {}),
@@ -186,8 +186,10 @@ class LlamaCppSequence implements EngineSequence {
         : {}),
       ...(grammarState ? { grammarEvaluationState: grammarState } : {}),
       yieldEogToken: true,
-    });
-    return { reusedTokens: common, tokens: tokens[Symbol.asyncIterator]() };
+    };
+    const input = prompt.slice(common) as Token[];
+    if (logprobs === undefined) return { reusedTokens: common, tokens: this.sequence.evaluate(input, options)[Symbol.asyncIterator]() };
+    return { reusedTokens: common, ...withLogprobs(this.sequence.evaluateWithMetadata(input, { probabilities: true }, options), logprobs) };
   }
 
   async clear(): Promise<void> {
@@ -197,4 +199,32 @@ class LlamaCppSequence implements EngineSequence {
   dispose(): void {
     this.sequence.dispose();
   }
+}
+
+/**
+ * Tokens with their log probabilities, from llama.cpp's probabilities of each
+ * step (node-llama-cpp hands back the whole distribution, sorted, best first:
+ * the raw model's for greedy, the sampler's candidates' after its filters otherwise).
+ */
+function withLogprobs(evaluation: AsyncGenerator<{ token: Token; probabilities: Map<Token, number> }, void, void | Token | Token[]>, top: number): Pick<EngineGeneration, 'tokens' | 'logprob'> {
+  let last: TokenLogprob | undefined;
+  const tokens: AsyncIterator<number> = {
+    async next() {
+      const step = await evaluation.next();
+      if (step.done) return { done: true, value: undefined };
+      const { token, probabilities } = step.value;
+      const alternatives: TokenLogprob['top'] = [];
+      for (const [id, probability] of probabilities) {
+        if (alternatives.length >= top) break;
+        alternatives.push({ token: id, logprob: Math.log(probability) });
+      }
+      last = { logprob: Math.log(probabilities.get(token) ?? 0), top: alternatives };
+      return { done: false, value: token };
+    },
+    async return() {
+      await evaluation.return();
+      return { done: true, value: undefined };
+    },
+  };
+  return { tokens, logprob: () => last };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
-import type { ChatMessage, GenerationChunk, GenerationStats, StopReason } from '../../core/types.js';
+import type { ChatMessage, GenerationChunk, GenerationStats, LogprobEntry, StopReason } from '../../core/types.js';
 import { ToolCallStream, type ToolDefinition } from '../../core/tools.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
@@ -60,7 +60,9 @@ function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletion
   if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   const constraint = 'response_format' in body ? constraintOf(body.response_format) : undefined;
   const tools = 'tools' in body && body.tools?.length ? toolOptions(body) : {};
-  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}), ...(constraint ? { constraint } : {}), ...tools };
+  // Chat: logprobs true with top_logprobs alternatives; completions: logprobs is the number of alternatives.
+  const logprobs = 'messages' in body ? (body.logprobs ? (body.top_logprobs ?? 0) : undefined) : (body.logprobs ?? undefined);
+  return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}), ...(constraint ? { constraint } : {}), ...tools, ...(logprobs !== undefined ? { logprobs } : {}) };
 }
 
 /** OpenAI's tools as the core's: a tool without parameters takes none. */
@@ -71,6 +73,33 @@ function toolOptions(body: ChatCompletionRequest): Pick<GenerateOptions, 'tools'
     parameters: (fn.parameters as JsonSchema | undefined) ?? { type: 'object', properties: {} },
   }));
   return { tools, ...(body.tool_choice ? { toolChoice: body.tool_choice } : {}), ...(typeof body.parallel_tool_calls === 'boolean' ? { parallelToolCalls: body.parallel_tool_calls } : {}) };
+}
+
+const utf8 = (text: string) => [...Buffer.from(text, 'utf8')];
+
+/** Chat's `logprobs`: each token with its bytes and alternatives; null when not asked. */
+function chatLogprobs(entries: LogprobEntry[] | undefined) {
+  if (!entries) return null;
+  return {
+    content: entries.map((entry) => ({ token: entry.token, logprob: entry.logprob, bytes: utf8(entry.token), top_logprobs: entry.top.map((alt) => ({ token: alt.token, logprob: alt.logprob, bytes: utf8(alt.token) })) })),
+    refusal: null,
+  };
+}
+
+/** The legacy completions' `logprobs`: parallel lists, with each token's offset in the text. */
+function completionLogprobs(entries: LogprobEntry[] | undefined) {
+  if (!entries) return null;
+  let offset = 0;
+  return {
+    tokens: entries.map((entry) => entry.token),
+    token_logprobs: entries.map((entry) => entry.logprob),
+    top_logprobs: entries.map((entry) => Object.fromEntries(entry.top.map((alt) => [alt.token, alt.logprob]))),
+    text_offset: entries.map((entry) => {
+      const at = offset;
+      offset += entry.token.length;
+      return at;
+    }),
+  };
 }
 
 /** OpenAI's messages as the core's: tool calls with parsed arguments, tool results with the call they answer. */
@@ -141,8 +170,8 @@ type Done = Extract<GenerationChunk, { type: 'done' }>;
 interface ResponseFormat {
   whole(done: Done): object;
   opening: object[];
-  /** The events for a piece of text (none while a piece is held back). */
-  pieces(text: string): object[];
+  /** The events for a piece of text (none while a piece is held back), with its tokens' log probabilities when asked. */
+  pieces(text: string, logprobs?: LogprobEntry[]): object[];
   closing(done: Done): object[];
 }
 
@@ -159,8 +188,8 @@ async function respond(c: Context, ctx: RouteContext, stream: AsyncGenerator<Gen
     open: async (send) => {
       for (const event of format.opening) await send(event);
     },
-    text: async (text, send) => {
-      for (const event of format.pieces(text)) await send(event);
+    text: async (text, send, logprobs) => {
+      for (const event of format.pieces(text, logprobs)) await send(event);
     },
     done: async (done, send) => {
       ctx.metrics.generation(done.stats);
@@ -197,21 +226,21 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
     const abort = disconnectSignal(c);
     const stream = runner.chat(chatMessages(body.messages), generateOptions(body, abort.signal, ctx.timeLimitMs));
     const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId, system_fingerprint: fingerprint(runner) };
-    const chunk = (delta: object, finish: string | null, extra: object = {}) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }], ...extra });
+    const chunk = (delta: object, finish: string | null, extra: object = {}, logprobs: LogprobEntry[] | undefined = undefined) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: chatLogprobs(logprobs) }], ...extra });
     const calls = body.tools?.length ? new StreamedCalls() : undefined;
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
       whole: (done) => ({
         ...head,
         object: 'chat.completion',
-        choices: [{ index: 0, message: assistantMessage(done), finish_reason: chatFinishReason(done), logprobs: null }],
+        choices: [{ index: 0, message: assistantMessage(done), finish_reason: chatFinishReason(done), logprobs: chatLogprobs(done.logprobs) }],
         usage: usage(done.stats),
         onboard: done.stats,
       }),
       opening: [chunk({ role: 'assistant', content: '' }, null)],
-      pieces: (text) => {
+      pieces: (text, logprobs) => {
         const toolDeltas = calls?.push(text);
         if (toolDeltas) return toolDeltas.map((delta) => chunk({ tool_calls: [delta] }, null));
-        return [chunk({ content: text }, null)];
+        return [chunk({ content: text }, null, {}, logprobs)];
       },
       closing: (done) => [
         chunk({}, chatFinishReason(done), { onboard: done.stats }),
@@ -226,11 +255,11 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
     const abort = disconnectSignal(c);
     const stream = runner.complete(body.prompt, generateOptions(body, abort.signal, ctx.timeLimitMs));
     const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: ctx.modelId, system_fingerprint: fingerprint(runner) };
-    const choice = (text: string, finish: string | null) => ({ index: 0, text, finish_reason: finish, logprobs: null });
+    const choice = (text: string, finish: string | null, logprobs?: LogprobEntry[]) => ({ index: 0, text, finish_reason: finish, logprobs: completionLogprobs(logprobs) });
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
-      whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason))], usage: usage(done.stats), onboard: done.stats }),
+      whole: (done) => ({ ...head, choices: [choice(done.text, finishReason(done.stats.stopReason), done.logprobs)], usage: usage(done.stats), onboard: done.stats }),
       opening: [],
-      pieces: (text) => [{ ...head, choices: [choice(text, null)] }],
+      pieces: (text, logprobs) => [{ ...head, choices: [choice(text, null, logprobs)] }],
       closing: ({ stats }) => [{ ...head, choices: [choice('', finishReason(stats.stopReason))], usage: usage(stats) }],
     });
   });

@@ -113,7 +113,7 @@ export const chatCompletionRequest = z.object({
   messages: z
     .array(message)
     .min(1)
-    .refine((messages) => ['user', 'tool'].includes(messages.at(-1)!.role), { message: 'the last message must be from the user or a tool: there is nothing to answer after an assistant message' }),
+    .refine((messages) => ['user', 'tool'].includes(messages.at(-1)?.role ?? ''), { message: 'the last message must be from the user or a tool: there is nothing to answer after an assistant message' }),
   max_completion_tokens: maxTokensSchema.nullish(),
   tools: z.array(tool).max(128).nullish(),
   tool_choice: z
@@ -122,15 +122,15 @@ export const chatCompletionRequest = z.object({
   parallel_tool_calls: z.boolean().nullish(),
   functions: notSupported('the legacy functions field is not implemented: use tools'),
   function_call: notSupported('the legacy function_call field is not implemented: use tool_choice'),
-  logprobs: notSupported('log probabilities are not reported'),
-  top_logprobs: notSupported('log probabilities are not reported'),
-});
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+}).refine((body) => body.top_logprobs === undefined || body.top_logprobs === null || body.logprobs === true, { message: 'top_logprobs needs logprobs: true', path: ['top_logprobs'] });
 
 export const completionRequest = z.object({
   ...sampling,
   prompt: z.string().min(1),
-  logprobs: notSupported('log probabilities are not reported'),
-  echo: notSupported('the prompt is not echoed'),
+  logprobs: z.number().int().min(0).max(5).nullish(),
+  echo: notSupported('the prompt is not echoed (its log probabilities are not kept: engines evaluate a prompt without keeping its logits)'),
   suffix: notSupported('insertion (a suffix) is not implemented'),
   best_of: z.unknown().refine((value) => isUnset(value) || value === 1, { message: 'is not supported yet: one completion is generated' }).optional(),
 });

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import type { GenerationChunk } from '../../core/types.js';
+import type { GenerationChunk, LogprobEntry } from '../../core/types.js';
 
 type Done = Extract<GenerationChunk, { type: 'done' }>;
 
@@ -10,7 +10,8 @@ export type SendEvent = (data: object | string, event?: string) => Promise<void>
 /** How one route turns a generation into events. */
 export interface GenerationEvents {
   open?(send: SendEvent): Promise<void>;
-  text(text: string, send: SendEvent): Promise<void>;
+  /** A piece of the answer; `logprobs`, when asked, of the tokens it came from. */
+  text(text: string, send: SendEvent, logprobs?: LogprobEntry[]): Promise<void>;
   done(done: Done, send: SendEvent): Promise<void>;
   /** After the last chunk, when the generation ended without an error. */
   end?(send: SendEvent): Promise<void>;
@@ -33,7 +34,7 @@ export function streamGeneration(c: Context, first: IteratorResult<GenerationChu
     try {
       await events.open?.(send);
       for (let next = first; !next.done; next = await stream.next()) {
-        if (next.value.type === 'text') await events.text(next.value.text, send);
+        if (next.value.type === 'text') await events.text(next.value.text, send, next.value.logprobs);
         else await events.done(next.value, send);
       }
       await events.end?.(send);

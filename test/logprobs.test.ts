@@ -39,7 +39,8 @@ for (const { engine, model } of ENGINES) {
     it('the library reports one entry per answer token, in the text chunks and the done chunk', async () => {
       const fromChunks: LogprobEntry[] = [];
       let done;
-      for await (const chunk of runner.chat([{ role: 'user', content: 'Name three colors.' }], { sampling: { temperature: 0 }, maxTokens: 16, logprobs: 3 })) {
+      // No repetition penalty: then greedy's pick is the model's likeliest token on both engines.
+      for await (const chunk of runner.chat([{ role: 'user', content: 'Name three colors.' }], { sampling: { temperature: 0, repeatPenalty: 1 }, maxTokens: 16, logprobs: 3 })) {
         if (chunk.type === 'text') fromChunks.push(...(chunk.logprobs ?? []));
         else done = chunk;
       }
@@ -54,7 +55,8 @@ for (const { engine, model } of ENGINES) {
       try {
         server = await startServerProcess(modelPath ? ['--model', modelPath] : []);
         const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'none' });
-        const request = { model: 'default', messages: [{ role: 'user' as const, content: 'Say something about the sea.' }], temperature: 0, max_tokens: 12, logprobs: true, top_logprobs: 2 };
+        // repeat_penalty (onboard's extension) 1: greedy's pick is then the model's likeliest token.
+        const request = { model: 'default', messages: [{ role: 'user' as const, content: 'Say something about the sea.' }], temperature: 0, max_tokens: 12, logprobs: true, top_logprobs: 2, repeat_penalty: 1 };
         const whole = await client.chat.completions.create(request);
         const content = whole.choices[0]!.logprobs!.content!;
         assert.equal(content.length, whole.usage!.completion_tokens);

@@ -75,7 +75,8 @@ def main() -> None:
     message = follow.choices[0].message
     seen["follow"] = {"content": message.content, "calls": len(message.tool_calls or [])}
 
-    scored = client.chat.completions.create(model="default", messages=messages, temperature=0, max_tokens=12, logprobs=True, top_logprobs=3)
+    # repeat_penalty (onboard's extension) 1: greedy's pick is then the model's likeliest token.
+    scored = client.chat.completions.create(model="default", messages=messages, temperature=0, max_tokens=12, logprobs=True, top_logprobs=3, extra_body={"repeat_penalty": 1})
     entries = scored.choices[0].logprobs.content
     seen["logprobs"] = {
         "tokens": len(entries),

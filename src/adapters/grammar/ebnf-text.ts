@@ -12,26 +12,36 @@ export function quotedEnd(text: string, start: number): number {
   return at + 1;
 }
 
-/** Replaces the rule name `from` by `to` wherever it is a whole name, outside literals and classes. */
-export function renameRule(ebnf: string, from: string, to: string): string {
+/**
+ * Rewrites EBNF: `literal` gets each string literal or character class whole,
+ * `other` the text from `at` outside them, and says what to write and where it stopped reading.
+ */
+export function rewriteEbnf(ebnf: string, literal: (text: string) => string, other: (ebnf: string, at: number) => { out: string; next: number }): string {
   let out = '';
   let at = 0;
   while (at < ebnf.length) {
-    const char = ebnf[at]!;
-    if (char === '"' || char === '[') {
+    if (ebnf[at] === '"' || ebnf[at] === '[') {
       const end = quotedEnd(ebnf, at);
-      out += ebnf.slice(at, end);
+      out += literal(ebnf.slice(at, end));
       at = end;
-      continue;
+    } else {
+      const piece = other(ebnf, at);
+      out += piece.out;
+      at = piece.next;
     }
-    const name = /^[A-Za-z0-9_-]+/.exec(ebnf.slice(at, at + 256))?.[0];
-    if (name) {
-      out += name === from ? to : name;
-      at += name.length;
-      continue;
-    }
-    out += char;
-    at++;
   }
   return out;
+}
+
+/** Replaces the rule name `from` by `to` wherever it is a whole name, outside literals and classes. */
+export function renameRule(ebnf: string, from: string, to: string): string {
+  return rewriteEbnf(
+    ebnf,
+    (text) => text,
+    (text, at) => {
+      const name = /^[A-Za-z0-9_-]+/.exec(text.slice(at, at + 256))?.[0];
+      if (!name) return { out: text[at]!, next: at + 1 };
+      return { out: name === from ? to : name, next: at + name.length };
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import { quotedEnd } from '../grammar/ebnf-text.js';
+import { quotedEnd, rewriteEbnf } from '../grammar/ebnf-text.js';
 
 /**
  * Rewrites xgrammar's EBNF as the GBNF llama.cpp parses. The two dialects
@@ -11,25 +11,15 @@ import { quotedEnd } from '../grammar/ebnf-text.js';
  * A GBNF grammar given by the user passes through unchanged.
  */
 export function ebnfToGbnf(ebnf: string): string {
-  let out = '';
-  let at = 0;
-  while (at < ebnf.length) {
-    const char = ebnf[at]!;
-    if (char === '"' || char === '[') {
-      const end = quotedEnd(ebnf, at);
-      out += fixEscapes(ebnf.slice(at, end));
-      at = end;
-    } else if (char === '#') {
-      const end = ebnf.indexOf('\n', at);
-      at = end === -1 ? ebnf.length : end;
-    } else if (char === '(' && /^\(\s*=/.test(ebnf.slice(at, at + 8))) {
-      at = groupEnd(ebnf, at);
-    } else {
-      out += char === '_' ? '-' : char;
-      at++;
+  return rewriteEbnf(ebnf, fixEscapes, (text, at) => {
+    const char = text[at]!;
+    if (char === '#') {
+      const end = text.indexOf('\n', at);
+      return { out: '', next: end === -1 ? text.length : end };
     }
-  }
-  return out;
+    if (char === '(' && /^\(\s*=/.test(text.slice(at, at + 8))) return { out: '', next: groupEnd(text, at) };
+    return { out: char === '_' ? '-' : char, next: at + 1 };
+  });
 }
 
 /** The index after the parenthesised group starting at `start`, skipping literals and classes. */

@@ -28,6 +28,7 @@ import { ModelRunner } from '../src/core/model-runner.js';
 import { checkJsonSchema, type JsonSchema } from '../src/core/output-constraint.js';
 import { checkTools, parseToolCalls, ToolCallStream, withToolsInText } from '../src/core/tools.js';
 import { SCHEMA_CASES } from './fixtures/schemas.js';
+import { FakeLoadedModel } from './fakes/fake-engine.js';
 import { SimulatedVehicle, vehicleTools } from '../examples/vehicle/functions.js';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -167,6 +168,41 @@ describe('the tool-call format', () => {
     assert.match(messages[0]!.content, /^Be brief\.\n\n# Tools\n[\s\S]*"name":"lock"/);
     assert.equal(messages[2]!.content, '<tool_call>\n{"name":"lock","arguments":{}}\n</tool_call>\n<tool_call>\n{"name":"lock","arguments":{}}\n</tool_call>');
     assert.equal(messages[3]!.content, '<tool_response>\n{"ok":true}\n</tool_response>\n<tool_response>\n{"ok":false}\n</tool_response>', 'one round of results is one turn');
+  });
+
+  it('uses the model\'s own template for tools when it writes the <tool_call> format, and the text format otherwise', async () => {
+    // A tool-aware template in the Hermes/Qwen style (written for this test): it lists the tools
+    // itself and renders calls and results in its own words.
+    const TOOL_TEMPLATE = [
+      "{%- if tools %}<|im_start|>system\n{% if messages[0].role == 'system' %}{{ messages[0].content }}\n{% endif %}Functions you can call:\n",
+      "{% for tool in tools %}{{ tool.function.name }}: {{ tool.function.description }}\n{% endfor %}Reply with <tool_call>{\"name\": ..., \"arguments\": ...}</tool_call>.<|im_end|>\n{% endif %}",
+      "{%- for m in messages %}{% if m.role == 'tool' %}<|im_start|>user\n<tool_result id=\"{{ m.tool_call_id }}\">{{ m.content }}</tool_result><|im_end|>\n",
+      "{% elif m.tool_calls %}<|im_start|>assistant\n{% for c in m.tool_calls %}<tool_call>{{ c.function.name }} {{ c.function.arguments | tojson }}</tool_call>{% endfor %}<|im_end|>\n",
+      "{% elif not (tools and m.role == 'system') %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}",
+      "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}",
+    ].join('');
+    const model = new FakeLoadedModel({ answer: '<tool_call>\n{"name": "lock", "arguments": {}}\n</tool_call>' });
+    Object.assign(model, { info: { ...model.info, chatTemplate: TOOL_TEMPLATE } });
+    const runner = new ModelRunner(model, 1, { memory: processMemoryProbe, clock: performanceClock, grammars: compiler });
+    assert.equal(runner.template.toolFormat, 'native');
+    const tools = [{ name: 'lock', description: 'Lock the doors', parameters: { type: 'object', properties: {} } }];
+    const history = [
+      { role: 'system' as const, content: 'Be brief.' },
+      { role: 'user' as const, content: 'Lock up.' },
+      { role: 'assistant' as const, content: '', toolCalls: [{ id: 'call_1', name: 'lock', arguments: {} }] },
+      { role: 'tool' as const, content: '{"ok": false}', toolCallId: 'call_1' },
+    ];
+    let done;
+    for await (const chunk of runner.chat(history, { tools, toolChoice: 'required' })) if (chunk.type === 'done') done = chunk;
+    assert.deepEqual(done!.toolCalls?.map((call) => [call.name, call.arguments]), [['lock', {}]]);
+    const prompt = model.detokenize(model.prefilled[0]!);
+    assert.match(prompt, /Functions you can call:\nlock: Lock the doors\n/, 'the template described the tools');
+    assert.match(prompt, /<tool_call>lock \{\}<\/tool_call>/, 'the template wrote the earlier call');
+    assert.match(prompt, /<tool_result id="call_1">\{"ok": false\}<\/tool_result>/, 'the template wrote the result, answering a tool message');
+    assert.doesNotMatch(prompt, /# Tools|<tool_response>/, 'not the text format');
+
+    const plain = new ModelRunner(new FakeLoadedModel(), 1, { memory: processMemoryProbe, clock: performanceClock, onWarning: () => {} });
+    assert.equal(plain.template.toolFormat, 'text', 'ChatML knows no tools');
   });
 
   it('refuses bad tools by name: a duplicate, a bad name, parameters that are not an object, an unknown named choice', () => {

@@ -88,14 +88,18 @@ export class ModelRunner {
     const tooling = toolConstraint(options);
     const constraint = tooling ?? options.constraint;
     if (constraint) checkConstraint(constraint);
-    // Tools, earlier calls and tool results are written into the conversation in the tool-call format (tools.ts).
+    // Tools, earlier calls and tool results: the model's template writes them when it knows
+    // the <tool_call> format; otherwise the core writes them into the messages (tools.ts).
     const usesTools = Boolean(options.tools?.length) || messages.some((m) => m.role === 'tool' || m.toolCalls?.length);
-    const rendered = usesTools ? withToolsInText(messages, tooling ? options.tools! : []) : messages;
-    if (rendered.length === 0 || rendered[rendered.length - 1]!.role !== 'user') {
+    const native = usesTools && this.template.toolFormat === 'native';
+    const rendered = usesTools && !native ? withToolsInText(messages, tooling ? options.tools! : []) : messages;
+    const template = native ? this.template.withTools(tooling ? options.tools! : []) : this.template;
+    const lastRole = rendered[rendered.length - 1]?.role;
+    if (lastRole !== 'user' && !(native && lastRole === 'tool')) {
       throw new InvalidOptionError('messages', 'the last message must be from the user (or a tool result)');
     }
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
-    const fitted = fitMessages(this.model, this.template, rendered, maxTokens);
+    const fitted = fitMessages(this.model, template, rendered, maxTokens);
     const stream = this.run(fitted.tokens, fitted.droppedMessages, maxTokens, { ...options, ...(constraint ? { constraint } : {}) }, startedAt);
     return tooling ? withToolCalls(stream) : stream;
   }

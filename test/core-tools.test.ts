@@ -21,7 +21,7 @@ describe('the tool-call format', () => {
       const stream = new ToolCallStream();
       const calls: Array<{ name: string; args: string }> = [];
       for (let at = 0; at < text.length; at += size) {
-        for (const piece of stream.push(text.slice(at, at + size))) {
+        for (const piece of stream.push(text.slice(at, at + size)) ?? []) {
           if (piece.name !== undefined) calls.push({ name: piece.name, args: '' });
           calls[piece.index]!.args += piece.arguments;
         }

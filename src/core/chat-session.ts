@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from './model-runner.js';
 import type { JsonSchema, OutputConstraint } from './output-constraint.js';
-import type { ToolDefinition } from './tools.js';
+import { toolDefinition, type ToolDefinition } from './tools.js';
 import type { ChatMessage, GenerationChunk, GenerationStats, ToolCall } from './types.js';
 
 export interface ChatSessionOptions {
@@ -20,8 +20,12 @@ export interface SendOptions extends GenerateOptions {
 /** `schema` as a constraint; a zod schema becomes its JSON schema. */
 function constraintOf(options: SendOptions): OutputConstraint | undefined {
   if (options.schema === undefined) return options.constraint;
-  const schema = options.schema instanceof z.ZodType ? (z.toJSONSchema(options.schema) as JsonSchema) : options.schema;
-  return { kind: 'json-schema', schema };
+  return { kind: 'json-schema', schema: jsonSchemaOf(options.schema) };
+}
+
+/** A JSON schema as given, or a zod schema's JSON schema. */
+function jsonSchemaOf(schema: JsonSchema | z.ZodType): JsonSchema {
+  return schema instanceof z.ZodType ? (z.toJSONSchema(schema) as JsonSchema) : schema;
 }
 
 /**
@@ -98,7 +102,7 @@ export class ChatSession {
    */
   async askWithTools(text: string, options: Omit<SendOptions, 'tools'> & { tools: readonly Tool[]; maxRounds?: number }): Promise<Answer & { calls: ToolRun[] }> {
     const { tools, maxRounds = 4, ...rest } = options;
-    const definitions = tools.map(toolDefinition);
+    const definitions = tools.map(definitionOf);
     const calls: ToolRun[] = [];
     let pending: ChatMessage[] = [{ role: 'user', content: text }];
     for (let round = 0; ; round++) {
@@ -174,9 +178,8 @@ export interface ToolRun {
   result: unknown;
 }
 
-function toolDefinition(tool: Tool): ToolDefinition {
-  const parameters = tool.parameters instanceof z.ZodType ? (z.toJSONSchema(tool.parameters) as JsonSchema) : tool.parameters;
-  return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters };
+function definitionOf(tool: Tool): ToolDefinition {
+  return toolDefinition({ ...tool, parameters: jsonSchemaOf(tool.parameters) });
 }
 
 /** Runs a tool's handler; a zod schema checks (and types) the arguments first. A handler's failure goes back to the model as its result. */

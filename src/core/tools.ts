@@ -9,6 +9,11 @@ export interface ToolDefinition {
   parameters: JsonSchema;
 }
 
+/** A tool as OpenAI-shaped input gives it (HTTP bodies, a --tools file): no parameters means it takes none. */
+export function toolDefinition(tool: { name: string; description?: string | null; parameters?: Record<string, unknown> | null }): ToolDefinition {
+  return { name: tool.name, ...(tool.description ? { description: tool.description } : {}), parameters: (tool.parameters as JsonSchema | null | undefined) ?? { type: 'object', properties: {} } };
+}
+
 /** Whether the model must call: `auto` (it chooses), `none`, `required` (at least one call), or one named tool. */
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
@@ -116,12 +121,19 @@ export function parseToolCalls(text: string, newId: () => string): ToolCall[] {
  * `", "` and `": "` separators), so the fragments join to the arguments' JSON.
  */
 export class ToolCallStream {
+  /** Calls or text: an answer in the call format starts with `<`, a text answer never does (the tools grammar says so). */
+  private answer: 'undecided' | 'text' | 'calls' = 'undecided';
   private buffer = '';
   private index = -1;
   private inArguments = false;
 
-  /** Feeds text; returns what became known: a new call (`name`) or more of the current call's arguments. */
-  push(text: string): Array<{ index: number; name?: string; arguments: string }> {
+  /**
+   * Feeds text; returns what became known: a new call (`name`) or more of the
+   * current call's arguments; undefined when the answer is text, not calls.
+   */
+  push(text: string): Array<{ index: number; name?: string; arguments: string }> | undefined {
+    if (this.answer === 'undecided' && text) this.answer = text.startsWith('<') ? 'calls' : 'text';
+    if (this.answer === 'text') return undefined;
     this.buffer += text;
     const out: Array<{ index: number; name?: string; arguments: string }> = [];
     for (;;) {

@@ -1,5 +1,5 @@
 import { GrammarInvalidError, SchemaUnsupportedError } from '../../core/errors.js';
-import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from '../../core/output-constraint.js';
+import { type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from '../../core/output-constraint.js';
 import { callSchema, TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from '../../core/tools.js';
 import { renameRule } from './ebnf-text.js';
 import { describeXgrammarFailure, withXgrammar } from './xgrammar-module.js';
@@ -24,7 +24,6 @@ export function createXgrammarCompiler(): GrammarCompiler {
   const cache = new Map<string, Promise<ConstraintGrammar>>();
   return {
     compile(constraint: OutputConstraint): Promise<ConstraintGrammar> {
-      checkConstraint(constraint);
       const key = JSON.stringify(constraint);
       let grammar = cache.get(key);
       if (!grammar) {

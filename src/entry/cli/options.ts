@@ -7,7 +7,7 @@ import { AUTO_ORDER } from '../../core/backend-policy.js';
 import { DEFAULT_MAX_TOKENS, MAX_TOKENS_LIMIT, SAMPLING_DEFAULTS, SAMPLING_FIELDS, samplingOverridesSchema, type SamplingField } from '../../core/sampling.js';
 import type { BackendRequest } from '../../core/types.js';
 import { checkConstraint, type JsonSchema, type OutputConstraint } from '../../core/output-constraint.js';
-import { checkTools, type ToolChoice, type ToolDefinition } from '../../core/tools.js';
+import { checkTools, toolDefinition, type ToolChoice, type ToolDefinition } from '../../core/tools.js';
 import { DEFAULT_CONTEXT_SIZE, MIN_CONTEXT_SIZE, type EngineRequest, type OpenChatOptions, type OpenModelOptions } from '../../app/composition.js';
 
 /** Flags that pick the model and where it runs: `run`, `chat` and `serve`. */
@@ -146,11 +146,7 @@ function toolFlags(flags: GenerationFlags): { tools?: ToolDefinition[]; toolChoi
   }
   const parsed = z.array(toolEntry).min(1).safeParse(list);
   if (!parsed.success) throw new InvalidOptionError('--tools', `${flags.tools} is not a list of tools: ${parsed.error.issues[0]!.path.join('.') || 'the list'}: ${parsed.error.issues[0]!.message}`);
-  const tools: ToolDefinition[] = parsed.data.map((entry) => ('function' in entry ? entry.function : entry)).map((tool) => ({
-    name: tool.name,
-    ...(tool.description ? { description: tool.description } : {}),
-    parameters: (tool.parameters as JsonSchema | undefined) ?? { type: 'object', properties: {} },
-  }));
+  const tools = parsed.data.map((entry) => toolDefinition('function' in entry ? entry.function : entry));
   const choice: ToolChoice = ['auto', 'none', 'required'].includes(flags.toolChoice) ? (flags.toolChoice as ToolChoice) : { name: flags.toolChoice };
   checkTools(tools, choice);
   return { tools, toolChoice: choice };

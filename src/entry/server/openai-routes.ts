@@ -3,13 +3,13 @@ import type { Context, Hono } from 'hono';
 import type { z } from 'zod';
 import type { GenerateOptions, ModelRunner } from '../../core/model-runner.js';
 import type { ChatMessage, GenerationChunk, GenerationStats, LogprobEntry, StopReason } from '../../core/types.js';
-import { ToolCallStream, type ToolDefinition } from '../../core/tools.js';
+import { toolDefinition, ToolCallStream, type ToolChoice, type ToolDefinition } from '../../core/tools.js';
 import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
 import { streamGeneration } from './sse.js';
 import { chatCompletionRequest, completionRequest, httpName, type ChatCompletionRequest, type CompletionRequest } from './openai-schemas.js';
-import type { JsonSchema, OutputConstraint } from '../../core/output-constraint.js';
+import type { OutputConstraint } from '../../core/output-constraint.js';
 import { SAMPLING_FIELDS, type SamplingField } from '../../core/sampling.js';
 
 export interface RouteContext {
@@ -59,20 +59,16 @@ function generateOptions(body: CompletionRequest | z.infer<typeof chatCompletion
   // OpenAI takes any integer; the same integer must give the same 32-bit engine seed.
   if (sampling.seed !== undefined) sampling.seed = ((sampling.seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
   const constraint = 'response_format' in body ? constraintOf(body.response_format) : undefined;
-  const tools = 'tools' in body && body.tools?.length ? toolOptions(body) : {};
+  const tools = 'tools' in body ? toolOptions((body.tools ?? []).map((tool) => toolDefinition(tool.function)), body.tool_choice, body.parallel_tool_calls) : {};
   // Chat: logprobs true with top_logprobs alternatives; completions: logprobs is the number of alternatives.
   const logprobs = 'messages' in body ? (body.logprobs ? (body.top_logprobs ?? 0) : undefined) : (body.logprobs ?? undefined);
   return { sampling, stop, signal, timeLimitMs, ...(maxTokens ? { maxTokens } : {}), ...(constraint ? { constraint } : {}), ...tools, ...(logprobs !== undefined ? { logprobs } : {}) };
 }
 
-/** OpenAI's tools as the core's: a tool without parameters takes none. */
-function toolOptions(body: ChatCompletionRequest): Pick<GenerateOptions, 'tools' | 'toolChoice' | 'parallelToolCalls'> {
-  const tools: ToolDefinition[] = body.tools!.map(({ function: fn }) => ({
-    name: fn.name,
-    ...(fn.description ? { description: fn.description } : {}),
-    parameters: (fn.parameters as JsonSchema | undefined) ?? { type: 'object', properties: {} },
-  }));
-  return { tools, ...(body.tool_choice ? { toolChoice: body.tool_choice } : {}), ...(typeof body.parallel_tool_calls === 'boolean' ? { parallelToolCalls: body.parallel_tool_calls } : {}) };
+/** A request's tools, tool_choice and parallel_tool_calls as the runner's options (chat completions and the Responses API). */
+export function toolOptions(tools: readonly ToolDefinition[], choice: ToolChoice | null | undefined, parallel: boolean | null | undefined): Pick<GenerateOptions, 'tools' | 'toolChoice' | 'parallelToolCalls'> {
+  if (tools.length === 0) return {};
+  return { tools, ...(choice ? { toolChoice: choice } : {}), ...(typeof parallel === 'boolean' ? { parallelToolCalls: parallel } : {}) };
 }
 
 const utf8 = (text: string) => [...Buffer.from(text, 'utf8')];
@@ -123,23 +119,14 @@ function chatFinishReason(done: Done): string {
 }
 
 /**
- * A streamed answer that may be calls: text that starts with `<` is the call
- * format (text answers cannot start with it under the tools grammar), sent as
- * OpenAI's `delta.tool_calls`: each call's id and name first, then its
- * arguments in fragments. Anything else streams as content.
+ * A streamed answer that may be calls, sent as OpenAI's `delta.tool_calls`:
+ * each call's id and name first, then its arguments in fragments; undefined
+ * when the answer is text, which streams as content.
  */
-class StreamedCalls {
-  private mode: 'undecided' | 'text' | 'calls' = 'undecided';
-  private readonly parser = new ToolCallStream();
-
-  /** The tool-call deltas for `text`, or undefined when the answer is text. */
-  push(text: string): object[] | undefined {
-    if (this.mode === 'undecided' && text) this.mode = text.startsWith('<') ? 'calls' : 'text';
-    if (this.mode === 'text') return undefined;
-    return this.parser.push(text).map(({ index, name, arguments: fragment }) =>
-      name !== undefined ? { index, id: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: { name, arguments: fragment } } : { index, function: { arguments: fragment } },
-    );
-  }
+function toolCallDeltas(parser: ToolCallStream, text: string): object[] | undefined {
+  return parser.push(text)?.map(({ index, name, arguments: fragment }) =>
+    name !== undefined ? { index, id: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`, type: 'function', function: { name, arguments: fragment } } : { index, function: { arguments: fragment } },
+  );
 }
 
 /** `response_format` as the core's constraint; a schema-less json_schema asks for any JSON object. */
@@ -227,7 +214,7 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
     const stream = runner.chat(chatMessages(body.messages), generateOptions(body, abort.signal, ctx.timeLimitMs));
     const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: ctx.modelId, system_fingerprint: fingerprint(runner) };
     const chunk = (delta: object, finish: string | null, extra: object = {}, logprobs: LogprobEntry[] | undefined = undefined) => ({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish, logprobs: chatLogprobs(logprobs) }], ...extra });
-    const calls = body.tools?.length ? new StreamedCalls() : undefined;
+    const calls = body.tools?.length ? new ToolCallStream() : undefined;
     return await respond(c, ctx, stream, abort, Boolean(body.stream), {
       whole: (done) => ({
         ...head,
@@ -238,7 +225,7 @@ export function registerOpenAiRoutes(app: Hono, ctx: RouteContext): void {
       }),
       opening: [chunk({ role: 'assistant', content: '' }, null)],
       pieces: (text, logprobs) => {
-        const toolDeltas = calls?.push(text);
+        const toolDeltas = calls && toolCallDeltas(calls, text);
         if (toolDeltas) return toolDeltas.map((delta) => chunk({ tool_calls: [delta] }, null));
         return [chunk({ content: text }, null, {}, logprobs)];
       },

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Hono } from 'hono';
 import type { GenerateOptions } from '../../core/model-runner.js';
-import type { JsonSchema, OutputConstraint } from '../../core/output-constraint.js';
-import { ToolCallStream } from '../../core/tools.js';
+import type { OutputConstraint } from '../../core/output-constraint.js';
+import { toolDefinition, ToolCallStream } from '../../core/tools.js';
 import type { ChatMessage, GenerationChunk, GenerationStats, ToolCall } from '../../core/types.js';
 import { toHttpError } from './http-errors.js';
-import { disconnectSignal, parseBody, requireRunner, type RouteContext } from './openai-routes.js';
+import { disconnectSignal, parseBody, requireRunner, toolOptions, type RouteContext } from './openai-routes.js';
 import { responsesRequest, type ResponsesRequest } from './responses-schemas.js';
 import { streamGeneration, type SendEvent } from './sse.js';
 
@@ -47,18 +47,13 @@ function options(body: ResponsesRequest, signal: AbortSignal, timeLimitMs: numbe
   const format = body.text?.format;
   const constraint: OutputConstraint | undefined =
     format?.type === 'json_schema' ? { kind: 'json-schema', schema: format.schema } : format?.type === 'json_object' ? { kind: 'json-object' } : undefined;
-  const tools = (body.tools ?? []).map((tool) => ({
-    name: tool.name,
-    ...(tool.description ? { description: tool.description } : {}),
-    parameters: (tool.parameters as JsonSchema | undefined) ?? { type: 'object', properties: {} },
-  }));
   return {
     sampling,
     signal,
     timeLimitMs,
     ...(body.max_output_tokens ? { maxTokens: body.max_output_tokens } : {}),
     ...(constraint ? { constraint } : {}),
-    ...(tools.length ? { tools, ...(body.tool_choice ? { toolChoice: body.tool_choice } : {}), ...(typeof body.parallel_tool_calls === 'boolean' ? { parallelToolCalls: body.parallel_tool_calls } : {}) } : {}),
+    ...toolOptions((body.tools ?? []).map(toolDefinition), body.tool_choice, body.parallel_tool_calls),
   };
 }
 
@@ -104,11 +99,14 @@ export function registerResponsesRoutes(app: Hono, ctx: RouteContext): void {
     let sequence = 0;
     const emit = (send: SendEvent, type: string, fields: object) => send({ type, sequence_number: sequence++, ...fields }, type);
     const messageId = newId('msg');
-    let mode: 'undecided' | 'text' | 'calls' = body.tools?.length ? 'undecided' : 'text';
+    // With tools the answer may be calls; the parser tells from its first character.
+    const parser = body.tools?.length ? new ToolCallStream() : undefined;
+    let textOpen = false;
+    let answeredCalls = false;
     let text = '';
-    const parser = new ToolCallStream();
     const calls: Array<{ id: string; call: ToolCall; args: string }> = [];
     const openText = async (send: SendEvent) => {
+      textOpen = true;
       await emit(send, 'response.output_item.added', { output_index: 0, item: { type: 'message', id: messageId, status: 'in_progress', role: 'assistant', content: [] } });
       await emit(send, 'response.content_part.added', { item_id: messageId, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } });
     };
@@ -120,19 +118,18 @@ export function registerResponsesRoutes(app: Hono, ctx: RouteContext): void {
     return streamGeneration(c, first, stream, abort, {
       open: async (send) => {
         await emit(send, 'response.created', { response: { ...head, status: 'in_progress', output: [] } });
-        if (mode === 'text') await openText(send);
+        if (!parser) await openText(send);
       },
       text: async (piece, send) => {
-        if (mode === 'undecided' && piece) {
-          mode = piece.startsWith('<') ? 'calls' : 'text';
-          if (mode === 'text') await openText(send);
-        }
-        if (mode === 'text') {
+        const parts = parser?.push(piece);
+        if (!parts) {
+          if (!textOpen && piece) await openText(send);
           text += piece;
           await emit(send, 'response.output_text.delta', { item_id: messageId, output_index: 0, content_index: 0, delta: piece, logprobs: [] });
           return;
         }
-        for (const part of parser.push(piece)) {
+        answeredCalls = true;
+        for (const part of parts) {
           if (part.name !== undefined) {
             if (part.index > 0) await closeCall(send, part.index - 1);
             calls.push({ id: newId('fc'), call: { id: newId('call'), name: part.name, arguments: {} }, args: '' });
@@ -150,11 +147,11 @@ export function registerResponsesRoutes(app: Hono, ctx: RouteContext): void {
         ctx.metrics.generation(done.stats);
         if (done.stats.stopReason === 'abort') return;
         let output: object[];
-        if (mode === 'calls') {
-          if (calls.length) await closeCall(send, calls.length - 1);
+        if (answeredCalls) {
+          if (calls.length > 0) await closeCall(send, calls.length - 1);
           output = calls.map((open) => ({ type: 'function_call', id: open.id, call_id: open.call.id, name: open.call.name, arguments: open.args, status: 'completed' }));
         } else {
-          if (mode === 'undecided') await openText(send);
+          if (!textOpen) await openText(send);
           await emit(send, 'response.output_text.done', { item_id: messageId, output_index: 0, content_index: 0, text, logprobs: [] });
           await emit(send, 'response.content_part.done', { item_id: messageId, output_index: 0, content_index: 0, part: { type: 'output_text', text, annotations: [] } });
           const item = messageItem(messageId, text, 'completed');

@@ -22,6 +22,8 @@ import { createModelManager } from './manage-models.js';
 import { exportFromConfig, type ExportRequest } from './export-model.js';
 import { InvalidOptionError } from '../core/errors.js';
 import type { BackendRequest } from '../core/types.js';
+import { modelKeyFromEnv } from '../adapters/files/model-key.js';
+import { withUnsealing } from './unsealing-engine.js';
 
 /** Which engine runs a model: `auto` (the one whose format the file is) or an engine's id. */
 export type EngineRequest = string;
@@ -39,6 +41,8 @@ export interface AppConfig {
   onEngineRestart?: (engine: string, reason: string) => void;
   /** The engines, when not the default ones (llama.cpp and ExecuTorch); see defaultEngines. */
   engines?: (hooks: EngineHooks) => EngineEntry[];
+  /** The key for models encrypted at rest (ONBOARD_MODEL_KEY, --key-file), read when an encrypted file is first met. */
+  modelKey?: () => Buffer | undefined;
 }
 
 export interface EngineHooks {
@@ -58,10 +62,17 @@ export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.Pr
     ...(env.HF_TOKEN ? { hubToken: env.HF_TOKEN } : {}),
     python: env.ONBOARD_PYTHON || 'python3',
     offline: env.ONBOARD_OFFLINE === '1' || env.ONBOARD_OFFLINE === 'true',
+    modelKey: once(() => modelKeyFromEnv(env)),
     progress: silentProgress,
     onWarning: () => {},
     ...overrides,
   };
+}
+
+/** `read`'s value, computed on the first call (a thrown error is thrown again on every call). */
+function once<T>(read: () => T): () => T {
+  let value: { ok: T } | undefined;
+  return () => (value ??= { ok: read() }).ok;
 }
 
 export interface OpenModelOptions {
@@ -106,13 +117,15 @@ export function createApp(config: AppConfig = configFromEnv()) {
     progress: config.progress,
   });
   const restartListeners = new Set<(engine: string, reason: string) => void>();
+  /** Asked only when an encrypted file is met: a bad key file troubles no one using plain models. */
+  const modelKey = (): Buffer | undefined => config.modelKey?.();
   const engines = new EngineRegistry(
     (config.engines ?? defaultEngines)({
       onRestart: (engine, reason) => {
         config.onEngineRestart?.(engine, reason);
         for (const listener of restartListeners) listener(engine, reason);
       },
-    }),
+    }).map((entry) => withUnsealing(entry, modelKey)),
   );
   /** Subscribe to engine host restarts (the server counts them in /metrics). */
   const onEngineRestart = (listener: (engine: string, reason: string) => void): void => {
@@ -151,7 +164,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
       return { model, resolved: { path: used.path, id: used.manifest.id, source: 'cache' } };
     }
     const { resolved } = spec;
-    const file = await openModelFile(engines, resolved.path);
+    const file = await openModelFile(engines, resolved.path, modelKey);
     const request = options.engine ?? 'auto';
     if (request !== 'auto' && request !== file.entry.id) {
       throw new InvalidOptionError('--engine', `${resolved.path} is ${file.entry.fileKind}, which the ${request} engine cannot run; use --engine ${file.entry.id} or auto`);
@@ -166,7 +179,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
    * one engine's artifacts; `--backend` other than auto becomes the priority.
    */
   async function planModel(installed: readonly InstalledModel[], options: OpenModelOptions = {}, detected?: DeviceProfile): Promise<ArtifactPlan> {
-    const [reads, device] = await Promise.all([Promise.all(installed.map((model) => readArtifact(engines, model))), detected ?? detectDevice()]);
+    const [reads, device] = await Promise.all([Promise.all(installed.map((model) => readArtifact(engines, model, modelKey))), detected ?? detectDevice()]);
     const artifacts: Artifact[] = [];
     const leftOut: ArtifactPlan['skipped'] = [];
     for (const read of reads) {
@@ -198,8 +211,8 @@ export function createApp(config: AppConfig = configFromEnv()) {
     });
   }
 
-  const models = createModelManager({ cache, resolver, engines });
-  const exportModel = (request: ExportRequest) => exportFromConfig({ cache, resolver }, request);
+  const models = createModelManager({ cache, resolver, engines, modelKey });
+  const exportModel = (request: ExportRequest) => exportFromConfig({ cache, resolver, modelKey }, request);
 
   return { config, cache, resolver, engines, memory, models, exportModel, openModel, openRunner, openChat, onEngineRestart, planModel };
 }

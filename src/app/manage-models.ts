@@ -4,12 +4,26 @@ import type { Manifest } from '../adapters/models/manifest.js';
 import type { ModelResolver } from '../adapters/models/resolver.js';
 import type { EngineRegistry } from '../core/engine-registry.js';
 import { inspectModelFile } from './model-files.js';
+import type { ModelKeySource } from '../adapters/files/model-bytes.js';
+import { ModelKeyRequiredError, UnknownModelError } from '../core/errors.js';
 
 export { DEFAULT_MODEL_ID, type CacheProblem, type CatalogEntry, type InstalledModel, type Manifest };
 
 /** Managing the model cache: list, fetch, remove and describe models. */
-export function createModelManager(deps: { cache: ModelCache; resolver: ModelResolver; engines: EngineRegistry }) {
-  const { cache, resolver, engines } = deps;
+export function createModelManager(deps: { cache: ModelCache; resolver: ModelResolver; engines: EngineRegistry; modelKey: ModelKeySource }) {
+  const { cache, resolver, engines, modelKey } = deps;
+
+  async function installed(id: string): Promise<InstalledModel> {
+    const model = await cache.find(id);
+    if (!model) throw new UnknownModelError(id, (await cache.list()).models.map((m) => m.manifest.id));
+    return model;
+  }
+
+  function requireKey(id: string, situation: string): Buffer {
+    const key = modelKey();
+    if (!key) throw new ModelKeyRequiredError(id, situation);
+    return key;
+  }
   return {
     /** Where the cache lives. */
     root: cache.root,
@@ -34,11 +48,25 @@ export function createModelManager(deps: { cache: ModelCache; resolver: ModelRes
     async info(spec: string): Promise<{ file: Awaited<ReturnType<typeof inspectModelFile>>; manifest?: Manifest }> {
       const installed = await cache.find(spec);
       const path = installed?.path ?? (await resolver.resolve(spec)).path;
-      return { file: await inspectModelFile(engines, path), ...(installed ? { manifest: installed.manifest } : {}) };
+      return { file: await inspectModelFile(engines, path, modelKey), ...(installed ? { manifest: installed.manifest } : {}) };
     },
 
     /** What any model file holds. */
-    inspect: (path: string) => inspectModelFile(engines, path),
+    inspect: (path: string) => inspectModelFile(engines, path, modelKey),
+
+    /** Encrypts an installed model at rest with the model key; already encrypted: unchanged. */
+    async encrypt(id: string): Promise<{ model: InstalledModel; changed: boolean }> {
+      const model = await installed(id);
+      if (model.manifest.encryption) return { model, changed: false };
+      return { model: await cache.seal(model, requireKey(id, 'is to be encrypted')), changed: true };
+    },
+
+    /** Decrypts an installed model back to its plain file; not encrypted: unchanged. */
+    async decrypt(id: string): Promise<{ model: InstalledModel; changed: boolean }> {
+      const model = await installed(id);
+      if (!model.manifest.encryption) return { model, changed: false };
+      return { model: await cache.unseal(model, requireKey(id, 'is encrypted')), changed: true };
+    },
 
     /** Re-hashes an installed model against its manifest. */
     verify: (model: InstalledModel) => cache.verify(model),

@@ -5,6 +5,8 @@ import type { Engine } from './engine.js';
 export interface ModelFileBytes {
   readonly path: string;
   readonly size: number;
+  /** The file is encrypted at rest: reads give its plaintext, but whatever opens `path` itself gets ciphertext. */
+  readonly encrypted?: boolean;
   /** Up to `length` bytes from `offset` (fewer at the end of the file). */
   read(offset: number, length: number): Promise<Uint8Array>;
 }

@@ -14,7 +14,10 @@ export interface Engine<Header = unknown> {
 }
 
 export interface LoadOptions<Header = unknown> {
+  /** The model file: messages name it, and files beside it (a .pte's tokenizer) are found from it. */
   modelPath: string;
+  /** Where the engine's native library opens the model's bytes, when not modelPath: an encrypted model decrypted into memory. */
+  openPath?: string;
   /** The engine's own reading of the file's header, when the caller already has it: a model file is read once. */
   header?: Header;
   /** Context window in tokens. */

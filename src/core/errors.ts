@@ -36,7 +36,12 @@ export type ErrorCode =
   | 'NETWORK_DISABLED'
   | 'SCHEMA_UNSUPPORTED'
   | 'GRAMMAR_INVALID'
-  | 'CONSTRAINT_UNSUPPORTED';
+  | 'CONSTRAINT_UNSUPPORTED'
+  | 'MODEL_KEY_REQUIRED'
+  | 'MODEL_KEY_INVALID'
+  | 'MODEL_KEY_WRONG'
+  | 'MODEL_TAMPERED'
+  | 'MEMORY_FILE_UNAVAILABLE';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
 export const exitCodes: Record<ErrorCode, number> = {
@@ -72,6 +77,11 @@ export const exitCodes: Record<ErrorCode, number> = {
   SCHEMA_UNSUPPORTED: 2,
   GRAMMAR_INVALID: 2,
   CONSTRAINT_UNSUPPORTED: 5,
+  MODEL_KEY_REQUIRED: 2,
+  MODEL_KEY_INVALID: 2,
+  MODEL_KEY_WRONG: 2,
+  MODEL_TAMPERED: 3,
+  MEMORY_FILE_UNAVAILABLE: 5,
   CANCELLED: 130,
 };
 
@@ -332,5 +342,42 @@ export class GrammarInvalidError extends OnboardError {
 export class ConstraintUnsupportedError extends OnboardError {
   constructor(readonly engine: string, reason: string) {
     super('CONSTRAINT_UNSUPPORTED', `The ${engine} engine cannot constrain the answer: ${reason}`, "Run the model with the llama.cpp engine or on ExecuTorch's native runtime (`onboard setup runtime`), or ask without a constraint.", { engine, reason });
+  }
+}
+
+const KEY_HINT = 'Set ONBOARD_MODEL_KEY to the 32-byte key (64 hex digits or base64), or pass --key-file <file>; docs/vehicle.md says how a device holds it.';
+
+/** An encrypted model file, and no key to open it. */
+export class ModelKeyRequiredError extends OnboardError {
+  constructor(readonly path: string, situation = 'is encrypted') {
+    super('MODEL_KEY_REQUIRED', `${path} ${situation} and no model key was given`, KEY_HINT, { path });
+  }
+}
+
+/** The model key given is not a 256-bit key. */
+export class ModelKeyInvalidError extends OnboardError {
+  constructor(readonly source: string, reason: string) {
+    super('MODEL_KEY_INVALID', `The model key from ${source} is not usable: ${reason}`, KEY_HINT, { source, reason });
+  }
+}
+
+/** The key given is not the one the file was encrypted with. */
+export class ModelKeyWrongError extends OnboardError {
+  constructor(readonly path: string) {
+    super('MODEL_KEY_WRONG', `${path} was encrypted with another key`, 'Use the key the file was encrypted with (ONBOARD_MODEL_KEY or --key-file); nothing was decrypted.', { path });
+  }
+}
+
+/** An encrypted model file whose bytes were changed, cut or extended after it was encrypted. */
+export class ModelTamperedError extends OnboardError {
+  constructor(readonly path: string, reason: string, readonly chunk?: number) {
+    super('MODEL_TAMPERED', `${path} has been altered since it was encrypted: ${reason}`, 'Copy the encrypted file again from its source (or `onboard models rm <id>` and install it again); an altered file is never loaded.', { path, reason, ...(chunk !== undefined ? { chunk } : {}) });
+  }
+}
+
+/** Decrypting into memory needs an anonymous in-memory file, and this system offers none. */
+export class MemoryFileUnavailableError extends OnboardError {
+  constructor(reason: string) {
+    super('MEMORY_FILE_UNAVAILABLE', `Cannot decrypt the model into memory: ${reason}`, 'Run on Linux with a tmpfs at /dev/shm (or $ONBOARD_MEMORY_DIR); onboard never writes a decrypted model to a disk.', { reason });
   }
 }

@@ -71,6 +71,8 @@ export const exportConfigSchema = z
       output_name: z.string().regex(MODEL_ID_PATTERN, `must be ${MODEL_ID_RULE} (it becomes the model id)`),
       /** Also copy the .pte, tokenizer and manifest here; the cache always gets them. */
       output_dir: z.string().min(1).optional(),
+      /** Encrypt the .pte at rest with the model key (ONBOARD_MODEL_KEY or --key-file); it is never left plain in the cache or output_dir. */
+      encrypt: flag.default(false),
     }),
   })
   .superRefine((config, ctx) => {

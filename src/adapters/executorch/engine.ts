@@ -145,7 +145,7 @@ class ExecuTorchModel implements LoadedModel {
       const missing = this.pte.backends.filter((b) => !hello.backends.includes(b));
       if (missing.length > 0) throw new BackendUnavailableError(missing.join(', '), `this ExecuTorch runtime has no ${missing.join(', ')} (it has ${hello.backends.join(', ') || 'no delegates'})`);
       await host.request('load', {
-        pte: this.options.modelPath,
+        pte: this.options.openPath ?? this.options.modelPath,
         sequences: this.options.sequences ?? 1,
         max_seq_len: this.info.trainContextSize,
         // For grammars: the vocabulary they are compiled against, and the tokens that end an answer.

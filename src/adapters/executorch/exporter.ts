@@ -17,7 +17,7 @@ import { checkExportBackends, runtimeCanVerify } from './backend-support.js';
 import { ensureRuntimeTokenizer } from './runtime-tokenizer.js';
 import { PYTHON_DIR, pythonEnv, REQUIREMENTS_FILE, type Toolchain } from './toolchain.js';
 
-export type ExportStage = 'resolve' | 'convert' | 'export' | 'verify' | 'install';
+export type ExportStage = 'resolve' | 'convert' | 'export' | 'verify' | 'install' | 'encrypt';
 
 export interface ExportOptions {
   config: ExportConfig;
@@ -28,6 +28,8 @@ export interface ExportOptions {
   force?: boolean;
   signal?: AbortSignal;
   onStage?: (stage: ExportStage, detail: string) => void;
+  /** A last step on the installed model before it is copied out (encryption at rest). */
+  finish?: (model: InstalledModel<PteManifest>) => Promise<InstalledModel<PteManifest>>;
 }
 
 export interface ExportOutcome {
@@ -69,9 +71,10 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
 
   const existing = await cache.find(id);
   if (!options.force && existing?.manifest.format === 'pte' && existing.manifest.exportKey === exportKey) {
-    const model = existing as InstalledModel<PteManifest>;
+    const cached = existing as InstalledModel<PteManifest>;
     // Exports installed before this fix carry the tokenizer the C++ runner rejects.
-    await ensureRuntimeTokenizer(resolve(model.path, '..'), model.manifest.tokenizerFile);
+    await ensureRuntimeTokenizer(resolve(cached.path, '..'), cached.manifest.tokenizerFile);
+    const model = options.finish ? await options.finish(cached) : cached;
     const copiedTo = await copyOut(config, model);
     return { model, reused: true, logPath: join(resolve(model.path, '..'), 'export.log'), copiedTo };
   }
@@ -142,7 +145,8 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
     await mkdir(cache.modelsDir, { recursive: true });
     await cache.remove(id);
     await rename(outDir, finalDir);
-    const model = { manifest, path: join(finalDir, manifest.file) };
+    const installed = { manifest, path: join(finalDir, manifest.file) };
+    const model = options.finish ? await options.finish(installed) : installed;
     const copiedTo = await copyOut(config, model);
     return { model, reused: false, logPath: join(finalDir, 'export.log'), copiedTo, verificationSkipped: verify.ok ? undefined : verify.reason };
   } catch (error) {

@@ -5,7 +5,7 @@ import { tensorBytes } from './ggml-types.js';
 import { checkGgufHeader } from './header-check.js';
 import type { ModelFileBytes } from '../../core/engine-registry.js';
 import { describeForeignFile } from '../files/file-checks.js';
-import { readBuffer, withModelBytes } from '../files/model-bytes.js';
+import { readBuffer, withHeaderPath, withModelBytes } from '../files/model-bytes.js';
 
 export interface GgufSummary {
   path: string;
@@ -61,10 +61,10 @@ export async function readGgufFrom(file: ModelFileBytes): Promise<GgufSummary> {
   }
   if (size < 24) throw new ModelCorruptError(path, `only ${size} bytes: a GGUF header alone takes 24`);
   // node-llama-cpp trusts the header's counts and lengths: check them against the file first.
-  await checkGgufHeader(file);
+  const { headerBytes } = await checkGgufHeader(file);
   let info: GgufFileInfo;
   try {
-    info = await readGgufFileInfo(path, { readTensorInfo: true, logWarnings: false });
+    info = await withHeaderPath(file, headerBytes, (source) => readGgufFileInfo(source, { readTensorInfo: true, logWarnings: false }));
   } catch (error) {
     throw new ModelCorruptError(path, `its header does not parse: ${(error as Error).message}`);
   }

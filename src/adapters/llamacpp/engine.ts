@@ -59,7 +59,7 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
     const llama = await llamaRuntime(backend);
     const devices = backend === 'cpu' ? [] : await llama.getGpuDeviceNames();
     if (backend !== 'cpu' && devices.length === 0) throw new Error(noDeviceReason(backend));
-    const model = await llama.loadModel({ modelPath: gguf.path, gpuLayers: backend === 'cpu' ? 0 : 'max' });
+    const model = await llama.loadModel({ modelPath: options.openPath ?? gguf.path, gpuLayers: backend === 'cpu' ? 0 : 'max' });
     try {
       const context = await model.createContext({
         contextSize: options.contextSize,

@@ -1,8 +1,9 @@
 import { lstat, mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { ChecksumMismatchError, OnboardError } from '../../core/errors.js';
 import { isModelId } from '../../core/model-id.js';
 import { assertRealPathInside, childPath } from '../files/contained-path.js';
+import { sealFile, unsealFile } from '../files/sealed-file.js';
 import { readTextAtMost } from '../files/file-checks.js';
 import { readGguf } from '../gguf/reader.js';
 import { findCatalogEntry } from './catalog.js';
@@ -105,9 +106,7 @@ export class ModelCache {
       await mkdir(dir, { recursive: true });
       await rename(tempFile, path);
       const manifest = manifestFor(id, { ...gguf, path }, sha256, options.source, options.fileName, options.model);
-      const manifestTemp = await this.tempPath(`${id}.manifest`);
-      await writeFile(manifestTemp, `${JSON.stringify(manifest, null, 2)}\n`);
-      await rename(manifestTemp, join(dir, MANIFEST));
+      await this.writeManifest(manifest);
       return { manifest, path };
     } finally {
       await removeQuietly(tempFile);
@@ -130,6 +129,54 @@ export class ModelCache {
     if (entry.isSymbolicLink()) await unlink(dir);
     else await removeQuietly(dir);
     return true;
+  }
+
+  /**
+   * Encrypts an installed model's file in place (AES-256-GCM, docs/vehicle.md).
+   * The encrypted file is written under tmp/ and renamed beside the plain one;
+   * the manifest's atomic rename is the switch; then the plain file is removed.
+   * A crash before the switch leaves the model as it was.
+   */
+  async seal(model: InstalledModel, key: Buffer): Promise<InstalledModel> {
+    if (model.manifest.encryption) return model;
+    const dir = this.dirOf(model.manifest.id);
+    const file = childPath(dir, `${model.manifest.file}.sealed`, 'model file name');
+    const temp = await this.tempPath(`${model.manifest.id}.sealed`);
+    try {
+      const sealed = await sealFile(model.path, temp, key);
+      await rename(temp, file);
+      const encryption = { format: 'onboard-sealed-1' as const, cipher: 'aes-256-gcm' as const, plaintextSha256: sealed.header.plaintextSha256, plaintextBytes: sealed.header.plaintextBytes, plaintextFile: model.manifest.file };
+      const manifest = { ...model.manifest, file: basename(file), sha256: await sha256File(file), sizeBytes: sealed.sealedBytes, encryption };
+      await this.writeManifest(manifest);
+      await removeQuietly(model.path);
+      return { manifest, path: file };
+    } finally {
+      await removeQuietly(temp);
+    }
+  }
+
+  /** Decrypts an installed model's file in place: the reverse of seal, with the same order of steps. */
+  async unseal(model: InstalledModel, key: Buffer): Promise<InstalledModel> {
+    const { encryption, ...plain } = model.manifest;
+    if (!encryption) return model;
+    const file = childPath(this.dirOf(model.manifest.id), encryption.plaintextFile, 'model file name');
+    const temp = await this.tempPath(`${model.manifest.id}.plain`);
+    try {
+      await unsealFile(model.path, temp, key);
+      await rename(temp, file);
+      const manifest = { ...plain, file: encryption.plaintextFile, sha256: encryption.plaintextSha256, sizeBytes: encryption.plaintextBytes } as Manifest;
+      await this.writeManifest(manifest);
+      await removeQuietly(model.path);
+      return { manifest, path: file };
+    } finally {
+      await removeQuietly(temp);
+    }
+  }
+
+  private async writeManifest(manifest: Manifest): Promise<void> {
+    const temp = await this.tempPath(`${manifest.id}.manifest`);
+    await writeFile(temp, `${JSON.stringify(manifest, null, 2)}\n`);
+    await rename(temp, join(this.dirOf(manifest.id), MANIFEST));
   }
 
   /** Re-hashes the file and compares it with the manifest. */

@@ -6,6 +6,18 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 /** Ids and file names become paths in the cache: one grammar for both. */
 const cacheName = z.string().regex(MODEL_ID_PATTERN, `must be ${MODEL_ID_RULE}`);
 
+/** Set when the file is encrypted at rest (`onboard models encrypt`): `sha256` and `sizeBytes` are then the encrypted file's. */
+const encryption = z
+  .object({
+    format: z.literal('onboard-sealed-1'),
+    cipher: z.literal('aes-256-gcm'),
+    plaintextSha256: sha256,
+    plaintextBytes: z.number().int().nonnegative(),
+    /** The file's name before it was encrypted, given back by `decrypt`. */
+    plaintextFile: cacheName,
+  })
+  .optional();
+
 /** One manifest per installed GGUF model, next to its file in the cache. */
 export const ggufManifestSchema = z.object({
   schemaVersion: z.literal(1),
@@ -23,6 +35,7 @@ export const ggufManifestSchema = z.object({
   vocabularySize: z.number().int(),
   specialTokens: z.record(z.string(), z.object({ id: z.number().int(), text: z.string().optional() })),
   chatTemplate: z.boolean(),
+  encryption,
   installedAt: z.string(),
 });
 
@@ -51,6 +64,7 @@ export const pteManifestSchema = z.object({
   exportDurationSeconds: z.number(),
   versions: z.record(z.string(), z.string()),
   verification: z.object({ prompt: z.string(), logitsShape: z.array(z.number().int()), continuation: z.string() }).nullable(),
+  encryption,
   installedAt: z.string(),
 });
 

@@ -19,8 +19,11 @@ const program = new Command()
   .version('0.1.0')
   .showHelpAfterError('(run with --help for usage)')
   .option('--offline', 'never reach the network: a model that is not in the cache is an error, not a download (also ONBOARD_OFFLINE=1)')
+  .option('--key-file <path>', 'the key for models encrypted at rest: 32 raw bytes, 64 hex digits or base64 (also ONBOARD_MODEL_KEY_FILE; or the key itself in ONBOARD_MODEL_KEY)')
   .hook('preAction', (command) => {
-    if ((command.opts() as { offline?: boolean }).offline) process.env.ONBOARD_OFFLINE = '1';
+    const flags = command.opts() as { offline?: boolean; keyFile?: string };
+    if (flags.offline) process.env.ONBOARD_OFFLINE = '1';
+    if (flags.keyFile) process.env.ONBOARD_MODEL_KEY_FILE = flags.keyFile;
   })
   .exitOverride()
   .addHelpText(
@@ -42,6 +45,8 @@ Environment:
   ONBOARD_RUNTIME_DIR where the native ExecuTorch runtime lives (default ~/.cache/onboard/runtime)
   ONBOARD_EXECUTORCH_RUNTIME  auto (default), native or python: what runs a .pte
   ONBOARD_OFFLINE=1   never reach the network (as --offline)
+  ONBOARD_MODEL_KEY   the key for models encrypted at rest (64 hex digits or base64; see docs/vehicle.md)
+  ONBOARD_MODEL_KEY_FILE  a file holding that key (as --key-file)
   ONBOARD_DEBUG=1     print stack traces
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,

@@ -10,9 +10,20 @@ export function formatRows(rows: Rows): string {
 
 /** A model file's rows: its engine's reading of the header, laid out for GGUF and .pte, else field by field. */
 export function fileRows(file: ModelFileSummary): Rows {
+  return [...formatRowsOf(file), ...encryptionRows(file)];
+}
+
+function formatRowsOf(file: ModelFileSummary): Rows {
   if (file.format === 'gguf') return ggufRows(file as unknown as GgufSummary);
   if (file.format === 'pte') return pteRows(file as unknown as PteSummary);
   return Object.entries(file).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]);
+}
+
+/** An encrypted file: the rows above are its plaintext's, read through the model key. */
+function encryptionRows(file: ModelFileSummary): Rows {
+  const encryption = file.encryption as { format: string; cipher: string; chunkBytes: number; plaintextSha256: string } | undefined;
+  if (!encryption) return [];
+  return [['encrypted', `${encryption.cipher}, ${encryption.format}, ${formatBytes(encryption.chunkBytes)} chunks; plaintext sha256 ${encryption.plaintextSha256}`]];
 }
 
 function ggufRows(gguf: GgufSummary): Rows {

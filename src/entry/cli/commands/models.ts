@@ -59,6 +59,24 @@ export function registerModels(program: Command, app: () => App): void {
     });
 
   models
+    .command('encrypt')
+    .argument('<id>', 'installed model id')
+    .description('Encrypt an installed model at rest (AES-256-GCM) with the model key; it loads decrypted into memory only')
+    .action(async (id: string) => {
+      const { model, changed } = await app().models.encrypt(id);
+      out(changed ? `encrypted ${id}: ${model.path} (the plain file is removed; loading it needs the same key)\n` : `${id} is already encrypted\n`);
+    });
+
+  models
+    .command('decrypt')
+    .argument('<id>', 'installed model id')
+    .description('Decrypt an encrypted model in the cache back to its plain file')
+    .action(async (id: string) => {
+      const { model, changed } = await app().models.decrypt(id);
+      out(changed ? `decrypted ${id}: ${model.path}\n` : `${id} is not encrypted\n`);
+    });
+
+  models
     .command('info')
     .argument('[id|path]', 'installed model id or path to a .gguf or .pte file', DEFAULT_MODEL_ID)
     .description("What a model file says about itself: architecture, context, quantization, tokenizer, chat template")
@@ -75,7 +93,7 @@ export function registerModels(program: Command, app: () => App): void {
 }
 
 function describeManifest(m: Manifest): string {
-  const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}`;
+  const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}${m.encryption ? '  encrypted' : ''}`;
   if (m.format === 'gguf') return `${head}  llama.cpp on ${AUTO_ORDER.join(', ').replace(/, (\w+)$/, ' or $1')}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
   return `${head}  executorch on ${m.backends.join(' + ') || 'portable kernels'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
 }

@@ -94,6 +94,8 @@ export interface OpenRunnerOptions extends OpenModelOptions {
   parallel?: number;
   /** Requests allowed to wait when all sequences are busy. */
   maxQueue?: number;
+  /** Sees each answer's prompt and text (an explicit prompt log only). */
+  onAnswer?: (record: { prompt: string; answer: string }) => void;
 }
 
 export interface OpenChatOptions extends OpenModelOptions {
@@ -199,7 +201,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
 
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
-    return new ModelRunner(model, options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}) });
+    return new ModelRunner(model, options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}) });
   }
 
   /** A chat on its own runner; `session.runner.close()` unloads the model. */

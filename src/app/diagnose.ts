@@ -6,6 +6,17 @@ import { hostInfo, pythonInfo } from '../adapters/system/host-info.js';
 import { DEFAULT_PRIORITY, type PriorityItem } from '../core/artifact-plan.js';
 import { planBackends } from '../core/backend-policy.js';
 import type { App } from './composition.js';
+import { databaseState, defaultDatabasePath } from './conversations.js';
+
+/** What is kept, logged and protected on this device (no key is read or shown, only whether one is set). */
+function privacy(env: NodeJS.ProcessEnv) {
+  const database = defaultDatabasePath(env);
+  return {
+    promptLogging: 'off: the server logs methods, routes, statuses and times; prompt and answer text only with `onboard serve --log-prompts`',
+    database: { path: database, state: databaseState(database), keyGiven: Boolean(env.ONBOARD_DB_KEY || env.ONBOARD_DB_KEY_FILE) },
+    modelKeyGiven: Boolean(env.ONBOARD_MODEL_KEY || env.ONBOARD_MODEL_KEY_FILE),
+  };
+}
 
 /**
  * What this machine can run: the host, the GPU backends and the device, the
@@ -45,6 +56,7 @@ export async function diagnose(app: Pick<App, 'models' | 'planModel'>, options: 
     python,
     toolchain,
     executorchRuntime: runtime,
+    privacy: privacy(process.env),
   };
 }
 

@@ -354,10 +354,10 @@ export class ModelKeyRequiredError extends OnboardError {
   }
 }
 
-/** The model key given is not a 256-bit key. */
+/** A key given (for models or the conversation database) is not a 256-bit key. */
 export class ModelKeyInvalidError extends OnboardError {
   constructor(readonly source: string, reason: string) {
-    super('MODEL_KEY_INVALID', `The model key from ${source} is not usable: ${reason}`, KEY_HINT, { source, reason });
+    super('MODEL_KEY_INVALID', `The key from ${source} is not usable: ${reason}`, 'A key is 32 bytes: 64 hex digits, 44 base64 characters or the raw bytes (e.g. `openssl rand -hex 32 > key`).', { source, reason });
   }
 }
 

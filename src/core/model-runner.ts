@@ -35,6 +35,8 @@ export interface ModelRunnerOptions {
   onWarning?: (message: string) => void;
   /** Turns constraints into grammars; without one, a constrained request is refused. */
   grammars?: GrammarCompiler;
+  /** Sees each finished answer's prompt and text: only for an explicit prompt log (`serve --log-prompts`), never by default. */
+  onAnswer?: (record: { prompt: string; answer: string }) => void;
 }
 
 
@@ -120,7 +122,7 @@ export class ModelRunner {
     const grammar = options.constraint ? await this.grammarFor(options.constraint) : undefined;
     const sequence = await this.acquire(prompt, options.signal);
     try {
-      yield* generate({
+      const chunks = generate({
         model: this.model,
         sequence,
         prompt,
@@ -136,6 +138,10 @@ export class ModelRunner {
         droppedMessages,
         startedAt,
       });
+      for await (const chunk of chunks) {
+        if (chunk.type === 'done') this.options.onAnswer?.({ prompt: this.model.detokenize(prompt), answer: chunk.text });
+        yield chunk;
+      }
     } finally {
       this.release(sequence);
     }

@@ -17,18 +17,34 @@ export function parseModelKey(bytes: Buffer, source: string): Buffer {
   throw new ModelKeyInvalidError(source, `expected 64 hex digits, 44 base64 characters or 32 raw bytes, got ${bytes.length} bytes`);
 }
 
-/** The model key from `--key-file` (ONBOARD_MODEL_KEY_FILE), else ONBOARD_MODEL_KEY; undefined when neither is set. */
-export function modelKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
-  const file = env.ONBOARD_MODEL_KEY_FILE;
+/** Where a key comes from: a file named by a flag (or its variable), else the key itself in a variable. */
+interface KeySource {
+  fileVariable: string;
+  flag: string;
+  valueVariable: string;
+}
+
+function keyFromEnv(source: KeySource, env: NodeJS.ProcessEnv): Buffer | undefined {
+  const file = env[source.fileVariable];
   if (file) {
     let bytes: Buffer;
     try {
       bytes = readFileSync(file);
     } catch (error) {
-      throw new ModelKeyInvalidError(`--key-file ${file}`, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
+      throw new ModelKeyInvalidError(`${source.flag} ${file}`, (error as NodeJS.ErrnoException).code ?? (error as Error).message);
     }
-    return parseModelKey(bytes, `--key-file ${file}`);
+    return parseModelKey(bytes, `${source.flag} ${file}`);
   }
-  if (env.ONBOARD_MODEL_KEY) return parseModelKey(Buffer.from(env.ONBOARD_MODEL_KEY), 'ONBOARD_MODEL_KEY');
-  return undefined;
+  const value = env[source.valueVariable];
+  return value ? parseModelKey(Buffer.from(value), source.valueVariable) : undefined;
+}
+
+/** The model key from `--key-file` (ONBOARD_MODEL_KEY_FILE), else ONBOARD_MODEL_KEY; undefined when neither is set. */
+export function modelKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  return keyFromEnv({ fileVariable: 'ONBOARD_MODEL_KEY_FILE', flag: '--key-file', valueVariable: 'ONBOARD_MODEL_KEY' }, env);
+}
+
+/** The conversation database's key from `--db-key-file` (ONBOARD_DB_KEY_FILE), else ONBOARD_DB_KEY; undefined: not encrypted. */
+export function databaseKeyFromEnv(env: NodeJS.ProcessEnv = process.env): Buffer | undefined {
+  return keyFromEnv({ fileVariable: 'ONBOARD_DB_KEY_FILE', flag: '--db-key-file', valueVariable: 'ONBOARD_DB_KEY' }, env);
 }

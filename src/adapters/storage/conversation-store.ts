@@ -1,8 +1,8 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import Database from 'better-sqlite3';
+import Database from 'better-sqlite3-multiple-ciphers';
 import { DatabaseError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { GenerationStats, Role } from '../../core/types.js';
@@ -48,12 +48,13 @@ function createPrivately(path: string): void {
 }
 
 /** What went wrong, in words a user can act on. */
-function databaseProblem(error: unknown): string {
+function databaseProblem(error: unknown, encrypted: boolean): string {
   const code = (error as { code?: string }).code ?? '';
   const message = error instanceof Error ? error.message : String(error);
+  if (code === 'SQLITE_NOTADB' && encrypted) return 'the key does not open it (another key, or a database created without one: move it aside or run `onboard data wipe` without the key)';
+  if (code === 'SQLITE_NOTADB') return 'the file is not a SQLite database, or it is encrypted (give its key: --db-key-file or ONBOARD_DB_KEY)';
   if (code === 'EISDIR' || code === 'SQLITE_CANTOPEN') return `it cannot be opened (a directory, or a folder this user cannot write?): ${message}`;
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code.startsWith('SQLITE_READONLY')) return `it is read-only for this user (${message})`;
-  if (code === 'SQLITE_NOTADB') return 'the file is not a SQLite database';
   if (code.startsWith('SQLITE_CORRUPT')) return `the database is corrupt (${message})`;
   if (code === 'SQLITE_FULL' || code === 'ENOSPC') return 'the disk is full';
   return message;
@@ -78,24 +79,60 @@ interface ConversationRow {
   updated_at: string;
 }
 
+/** SQLite's first 16 bytes; an encrypted database starts with random-looking bytes instead. */
+const SQLITE_HEADER = 'SQLite format 3\0';
+
+/** Whether the database file at `path` is encrypted, plain, or not there yet. */
+export function databaseState(path: string): 'encrypted' | 'plain' | 'absent' {
+  const head = Buffer.alloc(16);
+  let read = 0;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      read = readSync(fd, head, 0, 16, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 'absent';
+  }
+  if (read === 0) return 'absent';
+  return head.toString('latin1') === SQLITE_HEADER ? 'plain' : 'encrypted';
+}
+
+export interface StoreOptions {
+  /** A 32-byte key: the file (and its WAL) is encrypted with SQLCipher 4's scheme (AES-256, HMAC-SHA512 per page). */
+  key?: Buffer;
+}
+
 /**
  * Conversations and messages in SQLite (WAL). An answer is written while it
- * streams, so a crash keeps what was generated, marked incomplete.
+ * streams, so a crash keeps what was generated, marked incomplete. Deleted
+ * rows are overwritten (secure_delete), so retention and wipe leave no text.
  */
 export class ConversationStore {
   private readonly db: Database.Database;
+  readonly encrypted: boolean;
 
-  constructor(readonly path: string) {
+  constructor(readonly path: string, options: StoreOptions = {}) {
+    this.encrypted = options.key !== undefined;
     try {
       if (path !== ':memory:') createPrivately(path);
       this.db = new Database(path);
+      if (options.key) {
+        // SQLite3MultipleCiphers' SQLCipher scheme, version 4: files SQLCipher tools (and Android's SQLCipher) open.
+        this.db.pragma("cipher = 'sqlcipher'");
+        this.db.pragma('legacy = 4');
+        this.db.pragma(`key = "x'${options.key.toString('hex')}'"`);
+      }
+      this.db.pragma('secure_delete = ON');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('foreign_keys = ON');
       this.createTables();
       // Proves the file is writable now, not at the first answer.
       this.db.exec('BEGIN IMMEDIATE; ROLLBACK;');
     } catch (error) {
-      throw new DatabaseError(path, databaseProblem(error));
+      throw new DatabaseError(path, databaseProblem(error, this.encrypted));
     }
   }
 
@@ -181,6 +218,33 @@ export class ConversationStore {
     this.write('DELETE FROM messages WHERE id = ?', id);
   }
 
+  /** Deletes conversations not updated since `cutoff` (their messages go with them); returns how many. */
+  deleteOlderThan(cutoff: Date): number {
+    const removed = this.write('DELETE FROM conversations WHERE updated_at < ?', cutoff.toISOString()).changes;
+    if (removed > 0) this.compact();
+    return removed;
+  }
+
+  /** Deletes every conversation and message, and leaves no copy of their text in the file or its WAL. */
+  wipe(): number {
+    const removed = this.write('DELETE FROM conversations').changes;
+    this.write('DELETE FROM messages');
+    this.write("DELETE FROM sqlite_sequence WHERE name = 'messages'");
+    this.compact();
+    return removed;
+  }
+
+  /** Moves the WAL into the file and empties it, then rebuilds the file without free pages. */
+  private compact(): void {
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.exec('VACUUM');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (error) {
+      throw new DatabaseError(this.path, databaseProblem(error, this.encrypted));
+    }
+  }
+
   close(): void {
     this.db.close();
   }
@@ -190,7 +254,7 @@ export class ConversationStore {
     try {
       return this.db.prepare(sql).run(...params);
     } catch (error) {
-      throw new DatabaseError(this.path, databaseProblem(error));
+      throw new DatabaseError(this.path, databaseProblem(error, this.encrypted));
     }
   }
 }

@@ -12,6 +12,7 @@ import { registerServe } from './commands/serve.js';
 import { registerExport } from './commands/export.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSetup } from './commands/setup.js';
+import { registerData } from './commands/data.js';
 
 const program = new Command()
   .name('onboard')
@@ -20,10 +21,12 @@ const program = new Command()
   .showHelpAfterError('(run with --help for usage)')
   .option('--offline', 'never reach the network: a model that is not in the cache is an error, not a download (also ONBOARD_OFFLINE=1)')
   .option('--key-file <path>', 'the key for models encrypted at rest: 32 raw bytes, 64 hex digits or base64 (also ONBOARD_MODEL_KEY_FILE; or the key itself in ONBOARD_MODEL_KEY)')
+  .option('--db-key-file <path>', 'the key that encrypts the conversation database (SQLCipher 4), in the same forms (also ONBOARD_DB_KEY_FILE; or the key itself in ONBOARD_DB_KEY)')
   .hook('preAction', (command) => {
-    const flags = command.opts() as { offline?: boolean; keyFile?: string };
+    const flags = command.opts() as { offline?: boolean; keyFile?: string; dbKeyFile?: string };
     if (flags.offline) process.env.ONBOARD_OFFLINE = '1';
     if (flags.keyFile) process.env.ONBOARD_MODEL_KEY_FILE = flags.keyFile;
+    if (flags.dbKeyFile) process.env.ONBOARD_DB_KEY_FILE = flags.dbKeyFile;
   })
   .exitOverride()
   .addHelpText(
@@ -47,6 +50,8 @@ Environment:
   ONBOARD_OFFLINE=1   never reach the network (as --offline)
   ONBOARD_MODEL_KEY   the key for models encrypted at rest (64 hex digits or base64; see docs/vehicle.md)
   ONBOARD_MODEL_KEY_FILE  a file holding that key (as --key-file)
+  ONBOARD_DB_KEY      the key that encrypts the conversation database (ONBOARD_DB_KEY_FILE: as --db-key-file)
+  ONBOARD_DATA_DIR    where the conversation database lives (default ~/.local/share/onboard)
   ONBOARD_DEBUG=1     print stack traces
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
@@ -67,6 +72,7 @@ registerDoctor(program, getApp);
 registerSetup(program);
 registerExport(program, getApp);
 registerInspect(program, getApp);
+registerData(program);
 
 try {
   await program.parseAsync(process.argv);

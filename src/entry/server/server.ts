@@ -26,6 +26,8 @@ export interface ServerOptions extends Partial<Omit<GuardOptions, 'listenHost'>>
   timeLimitMs: number;
   /** Subscribes to engine host restarts, counted in /metrics. */
   onEngineRestart?: (listener: () => void) => void;
+  /** One line per request: method, route, status, time, request id. Never a prompt or an answer. */
+  log?: (line: string) => void;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
@@ -64,9 +66,13 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   app.use('*', async (c, next) => {
     // A request id on every answer, the client's own when it sent a sane one, for matching logs and reports.
     const given = c.req.header('x-request-id');
-    c.header('x-request-id', given && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : randomUUID());
+    const id = given && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : randomUUID();
+    c.header('x-request-id', id);
+    const started = performance.now();
     await next();
     metrics.request(c.req.routePath, c.res.status);
+    // The path, not the URL: a query string could carry text the user typed.
+    if (c.req.path !== '/health') options.log?.(`${new Date().toISOString()} ${c.req.method} ${c.req.path} ${c.res.status} ${Math.round(performance.now() - started)}ms id=${id}`);
   });
   app.use('*', hostGuard(guards));
   app.use('*', originGuard(guards));

@@ -14,7 +14,7 @@ export function registerDoctor(program: Command, app: () => App): void {
     .option('--no-verify', 'skip re-hashing the cached models')
     .action(async (flags: { json?: boolean; verify: boolean }) => {
       const report = await diagnose(app(), { verify: flags.verify, priority: parsePriority(process.env.ONBOARD_PRIORITY ?? '').priority });
-      const { backends, device, python, toolchain, executorchRuntime: runtime, models: choices, auto: plan } = report;
+      const { backends, device, python, toolchain, executorchRuntime: runtime, models: choices, auto: plan, privacy } = report;
       const { models, problems } = report.cache;
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -39,6 +39,9 @@ export function registerDoctor(program: Command, app: () => App): void {
         `python     ${python.version ? `${python.version} (${python.python})` : python.problem}`,
         `runtime    ${runtime.state === 'ready' ? `native ExecuTorch ${runtime.version} (${runtime.addonPath}): .pte files run without Python` : `native ExecuTorch runtime missing: ${runtime.reason} (run \`onboard setup runtime\`)`}`,
         `executorch ${python.executorch && toolchain.state === 'ready' ? `${python.executorch} in ${toolchain.venvDir} (export ready)` : `toolchain ${toolchain.state}${'reason' in toolchain ? `: ${toolchain.reason}` : ''} (run \`onboard setup executorch\` to export models)`}`,
+        `privacy    prompt logging ${privacy.promptLogging}`,
+        `           conversations ${privacy.database.path}: ${privacy.database.state === 'absent' ? 'none yet' : privacy.database.state}${privacy.database.keyGiven ? ' (database key given)' : privacy.database.state === 'plain' ? ' (not encrypted: give --db-key-file to encrypt a new database)' : ''}`,
+        `           model key ${privacy.modelKeyGiven ? 'given' : 'not given (encrypted models cannot be loaded)'}`,
       ];
       out(`${lines.join('\n')}\n`);
       if (models.some((m) => m.checksum.startsWith('MISMATCH')) || problems.length) process.exitCode = 3;

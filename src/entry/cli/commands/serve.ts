@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { basename } from 'node:path';
-import { defaultDatabasePath, openConversations } from '../../../app/conversations.js';
+import { applyRetention, defaultDatabasePath, openConversations } from '../../../app/conversations.js';
 import { DEFAULT_MODEL_ID } from '../../../app/manage-models.js';
 import type { App } from '../../../app/composition.js';
 import { ModelHost } from '../../server/model-host.js';
@@ -19,6 +19,8 @@ interface ServeFlags extends ModelFlags {
   allowedHost: string[];
   corsOrigin: string[];
   bodyLimit: string;
+  retention?: string;
+  logPrompts?: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
@@ -33,10 +35,12 @@ export function registerServe(program: Command, app: () => App): void {
     .option('--parallel <n>', 'conversations generated at once (KV-cache sequences); more than 1 slows each token', '1')
     .option('--queue <n>', 'requests that may wait; more get 429 with Retry-After', '16')
     .option('--time-limit <seconds>', 'longest time one answer may take', '300')
-    .option('--db <path>', `where conversations are kept (default ${defaultDatabasePath()})`)
+    .option('--db <path>', `where conversations are kept (default ${defaultDatabasePath()}); encrypted with --db-key-file or ONBOARD_DB_KEY`)
     .option('--allowed-host <name>', 'also answer requests whose Host is this name (repeatable; "*" for any); loopback names always pass', collect, [])
     .option('--cors-origin <origin>', 'let a web page at this origin call the API from a browser (repeatable); other origins are refused', collect, [])
     .option('--body-limit <MiB>', 'largest request body; bigger ones get 413', String(DEFAULT_BODY_LIMIT_BYTES / 2 ** 20))
+    .option('--retention <days>', 'delete conversations not used for this many days (at start, then daily)')
+    .option('--log-prompts', 'also log every prompt and answer text to stderr (off by default: the log has only methods, routes, statuses and times)')
     .addHelpText(
       'after',
       `
@@ -62,8 +66,12 @@ Examples:
       const timeLimitMs = wholeNumberFlag('--time-limit', flags.timeLimit, 1, 86_400)! * 1000;
       const modelOptions = parseModelFlags(flags);
       const modelId = flags.model ? basename(flags.model).replace(/\.(gguf|pte)$/i, '') : DEFAULT_MODEL_ID;
+      const retentionDays = wholeNumberFlag('--retention', flags.retention, 1, 36_500);
       const store = openConversations(flags.db);
-      const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue }));
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const stopRetention = retentionDays === undefined ? () => {} : applyRetention(store, retentionDays, (count) => log(`retention: deleted ${count} conversation(s) unused for ${retentionDays} days`));
+      const onAnswer = flags.logPrompts ? (record: { prompt: string; answer: string }) => log(`prompt-log ${JSON.stringify(record)}`) : undefined;
+      const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue, ...(onAnswer ? { onAnswer } : {}) }));
       let server;
       try {
         server = await startServer({
@@ -78,8 +86,10 @@ Examples:
           store,
           timeLimitMs,
           onEngineRestart: app().onEngineRestart,
+          log,
         });
       } catch (error) {
+        stopRetention();
         await host.close();
         store.close();
         throw error;
@@ -99,6 +109,7 @@ Examples:
       });
       process.stdout.write('stopping...\n');
       await server.close();
+      stopRetention();
       await host.close();
       store.close();
     });

@@ -24,6 +24,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import type { BackendRequest } from '../core/types.js';
 import { modelKeyFromEnv } from '../adapters/files/model-key.js';
 import { withUnsealing } from './unsealing-engine.js';
+import { makeBundle, type BundleRequest } from './bundle.js';
 
 /** Which engine runs a model: `auto` (the one whose format the file is) or an engine's id. */
 export type EngineRequest = string;
@@ -215,8 +216,9 @@ export function createApp(config: AppConfig = configFromEnv()) {
 
   const models = createModelManager({ cache, resolver, engines, modelKey });
   const exportModel = (request: ExportRequest) => exportFromConfig({ cache, resolver, modelKey }, request);
+  const bundle = (request: BundleRequest) => makeBundle({ cache, modelKey }, request);
 
-  return { config, cache, resolver, engines, memory, models, exportModel, openModel, openRunner, openChat, onEngineRestart, planModel };
+  return { config, cache, resolver, engines, memory, models, exportModel, bundle, openModel, openRunner, openChat, onEngineRestart, planModel };
 }
 
 export type App = ReturnType<typeof createApp>;

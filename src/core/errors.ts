@@ -41,7 +41,8 @@ export type ErrorCode =
   | 'MODEL_KEY_INVALID'
   | 'MODEL_KEY_WRONG'
   | 'MODEL_TAMPERED'
-  | 'MEMORY_FILE_UNAVAILABLE';
+  | 'MEMORY_FILE_UNAVAILABLE'
+  | 'BUNDLE_INVALID';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
 export const exitCodes: Record<ErrorCode, number> = {
@@ -82,6 +83,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   MODEL_KEY_WRONG: 2,
   MODEL_TAMPERED: 3,
   MEMORY_FILE_UNAVAILABLE: 5,
+  BUNDLE_INVALID: 3,
   CANCELLED: 130,
 };
 
@@ -379,5 +381,12 @@ export class ModelTamperedError extends OnboardError {
 export class MemoryFileUnavailableError extends OnboardError {
   constructor(reason: string) {
     super('MEMORY_FILE_UNAVAILABLE', `Cannot decrypt the model into memory: ${reason}`, 'Run on Linux with a tmpfs at /dev/shm (or $ONBOARD_MEMORY_DIR); onboard never writes a decrypted model to a disk.', { reason });
+  }
+}
+
+/** A deployment bundle whose files do not match its manifest (a bad copy, a changed file, a hostile manifest). */
+export class BundleInvalidError extends OnboardError {
+  constructor(readonly dir: string, readonly problems: readonly string[]) {
+    super('BUNDLE_INVALID', `The bundle ${dir} does not match its manifest: ${problems.join('; ')}`, 'Copy the bundle again from where it was made (or make it again with `onboard bundle`); a device must not load a bundle that fails this check.', { dir, problems });
   }
 }

@@ -13,6 +13,7 @@ import { registerExport } from './commands/export.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSetup } from './commands/setup.js';
 import { registerData } from './commands/data.js';
+import { registerBundle } from './commands/bundle.js';
 
 const program = new Command()
   .name('onboard')
@@ -39,6 +40,7 @@ Quick start:
   onboard doctor                       what this machine can run
   onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml   a .pte for ExecuTorch
   onboard inspect <file.pte|file.gguf> what a model file holds
+  onboard bundle <id> --out <dir>      the files an Android app loads, with sizes and sha256
 
 Environment:
   ONBOARD_CACHE_DIR   where models are kept (default ~/.cache/onboard)
@@ -73,6 +75,7 @@ registerSetup(program);
 registerExport(program, getApp);
 registerInspect(program, getApp);
 registerData(program);
+registerBundle(program, getApp);
 
 try {
   await program.parseAsync(process.argv);

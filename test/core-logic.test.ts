@@ -69,7 +69,7 @@ describe('backend policy', () => {
 
 describe('memory estimate', () => {
   it('counts weights, the KV cache for the context, and overhead, and refuses what does not fit', () => {
-    const estimate = estimateMemory({ weightsBytes: 100 * 2 ** 20, layers: 30, kvWidth: 192 }, 8192);
+    const estimate = estimateMemory({ weightsBytes: 100 * 2 ** 20, fixedOverheadBytes: 64 * 2 ** 20, perSequenceBytes: 0, perTokenBytes: 2 * 30 * 192 * 2 }, 8192);
     assert.equal(estimate.kvCacheBytes, 2 * 30 * 8192 * 192 * 2);
     assert.equal(estimate.totalBytes, estimate.weightsBytes + estimate.kvCacheBytes + estimate.overheadBytes);
     assert.throws(() => assertFitsInMemory(estimate, estimate.totalBytes - 1), NotEnoughMemoryError);

@@ -22,8 +22,10 @@ import { createModelManager } from './manage-models.js';
 import { exportFromConfig, type ExportRequest } from './export-model.js';
 import { InvalidOptionError } from '../core/errors.js';
 import type { BackendRequest } from '../core/types.js';
+import { SMALLEST_CONTEXT } from '../core/memory-estimate.js';
+import { cgroupMemoryLimit } from '../adapters/system/cgroup-memory.js';
 import { modelKeyFromEnv } from '../adapters/files/model-key.js';
-import { withUnsealing } from './unsealing-engine.js';
+import { withAppConcerns } from './app-engines.js';
 import { makeBundle, type BundleRequest } from './bundle.js';
 
 /** Which engine runs a model: `auto` (the one whose format the file is) or an engine's id. */
@@ -42,6 +44,8 @@ export interface AppConfig {
   onEngineRestart?: (engine: string, reason: string) => void;
   /** The engines, when not the default ones (llama.cpp and ExecuTorch); see defaultEngines. */
   engines?: (hooks: EngineHooks) => EngineEntry[];
+  /** The memory limit of the process's cgroup, a budget for every load (default: read from /sys/fs/cgroup). */
+  cgroupMemoryLimit?: () => number | undefined;
   /** The key for models encrypted at rest (ONBOARD_MODEL_KEY, --key-file), read when an encrypted file is first met. */
   modelKey?: () => Buffer | undefined;
 }
@@ -64,6 +68,7 @@ export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.Pr
     python: env.ONBOARD_PYTHON || 'python3',
     offline: env.ONBOARD_OFFLINE === '1' || env.ONBOARD_OFFLINE === 'true',
     modelKey: once(() => modelKeyFromEnv(env)),
+    cgroupMemoryLimit: () => cgroupMemoryLimit(),
     progress: silentProgress,
     onWarning: () => {},
     ...overrides,
@@ -87,6 +92,8 @@ export interface OpenModelOptions {
   threads?: number;
   /** For a .pte: its tokenizer file (or folder), when it is not beside the program. */
   tokenizer?: string;
+  /** Load within this many bytes: the context, then the sequences, shrink to fit (the cgroup's limit applies too). */
+  memoryBudgetBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -106,7 +113,7 @@ export interface OpenChatOptions extends OpenModelOptions {
 
 export const DEFAULT_CONTEXT_SIZE = 4096;
 /** llama.cpp rounds a smaller context up to this; asking for less is refused rather than silently changed. */
-export const MIN_CONTEXT_SIZE = 256;
+export const MIN_CONTEXT_SIZE = SMALLEST_CONTEXT;
 
 /** The composition root: builds the object graph once, with real adapters. */
 export function createApp(config: AppConfig = configFromEnv()) {
@@ -128,7 +135,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
         config.onEngineRestart?.(engine, reason);
         for (const listener of restartListeners) listener(engine, reason);
       },
-    }).map((entry) => withUnsealing(entry, modelKey)),
+    }).map((entry) => withAppConcerns(entry, modelKey, config.onWarning)),
   );
   /** Subscribe to engine host restarts (the server counts them in /metrics). */
   const onEngineRestart = (listener: (engine: string, reason: string) => void): void => {
@@ -136,6 +143,12 @@ export function createApp(config: AppConfig = configFromEnv()) {
   };
 
   const memory = processMemoryProbe;
+
+  /** The tighter of --memory-budget and the cgroup's limit, when either is set. */
+  function memoryBudget(requested: number | undefined): { memoryBudgetBytes?: number } {
+    const limits = [requested, config.cgroupMemoryLimit?.()].filter((n): n is number => n !== undefined);
+    return limits.length ? { memoryBudgetBytes: Math.min(...limits) } : {};
+  }
 
   /** `--engine` names an engine of this app, or auto. */
   function checkEngineRequest(request: EngineRequest | undefined): void {
@@ -151,6 +164,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
       ...(options.parallel ? { sequences: options.parallel } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.tokenizer !== undefined ? { tokenizerPath: options.tokenizer } : {}),
+      ...memoryBudget(options.memoryBudgetBytes),
     };
     if (spec.kind === 'model') {
       const startedAt = performanceClock.now();
@@ -202,7 +216,8 @@ export function createApp(config: AppConfig = configFromEnv()) {
 
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
-    return new ModelRunner(model, options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}) });
+    // A memory budget may have cut the sequences: the runner serves what was loaded.
+    return new ModelRunner(model, model.memoryFit?.sequences ?? options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}) });
   }
 
   /** A chat on its own runner; `session.runner.close()` unloads the model. */

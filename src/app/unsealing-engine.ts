@@ -2,7 +2,6 @@ import { open } from 'node:fs/promises';
 import { unsealToMemory, type ModelKeySource } from '../adapters/files/model-bytes.js';
 import { isSealed, SEALED_MAGIC } from '../adapters/files/sealed-format.js';
 import type { Engine, LoadedModel } from '../core/engine.js';
-import type { EngineEntry } from '../core/engine-registry.js';
 
 async function isSealedFile(path: string): Promise<boolean> {
   const handle = await open(path, 'r').catch(() => undefined);
@@ -50,18 +49,5 @@ export function unsealingEngine<Header>(engine: Engine<Header>, key: ModelKeySou
         throw error;
       }
     },
-  };
-}
-
-/** The same entry, its engine able to load encrypted files. */
-export function withUnsealing<Header>(entry: EngineEntry<Header>, key: ModelKeySource): EngineEntry<Header> {
-  return {
-    id: entry.id,
-    format: entry.format,
-    fileKind: entry.fileKind,
-    recognises: (head) => entry.recognises(head),
-    readHeader: (file) => entry.readHeader(file),
-    targets: (header) => entry.targets(header),
-    engine: unsealingEngine(entry.engine, key),
   };
 }

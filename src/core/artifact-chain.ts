@@ -113,6 +113,9 @@ class ChosenArtifactModel implements LoadedModel {
   get contextSize() {
     return this.inner.contextSize;
   }
+  get memoryFit() {
+    return this.inner.memoryFit;
+  }
   tokenize(text: string, options: { special: boolean }) {
     return this.inner.tokenize(text, options);
   }

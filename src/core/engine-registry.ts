@@ -1,5 +1,6 @@
 import type { ArtifactTarget } from './artifact-plan.js';
 import type { Engine } from './engine.js';
+import type { MemoryShape } from './memory-estimate.js';
 
 /** A model file held open by the app's one opener: its path, its size, and reads at an offset. */
 export interface ModelFileBytes {
@@ -28,6 +29,8 @@ export interface EngineEntry<Header = unknown> {
   recognises(head: Uint8Array): boolean;
   /** Reads and checks the file's header from the opened file (typed errors for damaged files); once per file. */
   readHeader(file: ModelFileBytes): Promise<Header>;
+  /** What loading this file costs in memory, from its header, for memory budgets (docs/vehicle.md). */
+  memoryShape?(header: Header): MemoryShape;
   /** The ways it can run this file, from its header (a delegate in a program; any backend for a GGUF). */
   targets(header: Header): ArtifactTarget[];
   readonly engine: Engine<Header>;

@@ -1,5 +1,6 @@
 import type { ConstraintGrammar } from './output-constraint.js';
 import type { SamplingOptions } from './sampling.js';
+import type { MemoryFit } from './memory-estimate.js';
 import type { BackendChoice } from './types.js';
 
 /**
@@ -29,6 +30,8 @@ export interface LoadOptions<Header = unknown> {
   target: string;
   /** A tokenizer file, for engines whose model file does not carry one (a .pte); default: the one beside the model. */
   tokenizerPath?: string;
+  /** Load within this many bytes (--memory-budget, the cgroup's limit): shrink the context, then the sequences, to fit. */
+  memoryBudgetBytes?: number;
   /** Who asked for `target` when it is not auto, for the backend report (default: the --backend flag). */
   requestedBy?: string;
   signal?: CancelSignal;
@@ -63,6 +66,8 @@ export interface LoadedModel {
   isEndOfGeneration(token: number): boolean;
   createSequence(): EngineSequence;
   unload(): Promise<void>;
+  /** Set when the model was loaded under a memory budget: what fit, and what was shrunk to fit. */
+  readonly memoryFit?: MemoryFit;
 }
 
 /** One conversation's slot in the KV cache. */

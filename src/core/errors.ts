@@ -210,12 +210,13 @@ export class NoRunnableArtifactError extends OnboardError {
 }
 
 export class NotEnoughMemoryError extends OnboardError {
-  constructor(readonly neededBytes: number, readonly availableBytes: number, readonly breakdown: Record<string, number>) {
+  constructor(readonly neededBytes: number, readonly availableBytes: number, readonly breakdown: Record<string, number>, limit: 'available' | 'budget' = 'available') {
     const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+    const sequences = (breakdown.sequences ?? 1) > 1 ? ` x ${breakdown.sequences} sequences` : '';
     super(
       'NOT_ENOUGH_MEMORY',
-      `Not enough memory: this model needs about ${mib(neededBytes)} (weights ${mib(breakdown.weightsBytes ?? 0)} + KV cache ${mib(breakdown.kvCacheBytes ?? 0)} for ${breakdown.contextSize ?? '?'} tokens + overhead ${mib(breakdown.overheadBytes ?? 0)}) but only ${mib(availableBytes)} is available`,
-      'Use a smaller context (--ctx 2048), a smaller or more strongly quantized model, or free memory.',
+      `Not enough memory: this model needs about ${mib(neededBytes)} (weights ${mib(breakdown.weightsBytes ?? 0)} + KV cache ${mib(breakdown.kvCacheBytes ?? 0)} for ${breakdown.contextSize ?? '?'} tokens${sequences} + overhead ${mib(breakdown.overheadBytes ?? 0)}) but ${limit === 'budget' ? `the memory budget is ${mib(availableBytes)}` : `only ${mib(availableBytes)} is available`}`,
+      limit === 'budget' ? 'Even the smallest context and one sequence exceed the budget: raise --memory-budget (or the cgroup limit), or use a smaller or more strongly quantized model.' : 'Use a smaller context (--ctx 2048), a smaller or more strongly quantized model, or free memory.',
       { neededBytes, availableBytes, ...breakdown },
     );
   }

@@ -8,6 +8,7 @@ import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendAttempt, BackendChoice, BackendName, BackendRequest } from '../../core/types.js';
 import { readGguf, type GgufSummary } from '../gguf/reader.js';
 import { LlamaGrammars } from './grammars.js';
+import { ggufMemoryShape } from './memory-shape.js';
 import { describeLoadFailure, detectBackends, llamaRuntime, noDeviceReason } from './runtime.js';
 
 export interface LlamaCppEngineOptions {
@@ -29,8 +30,7 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
     const runtimes = request === 'auto' ? detectBackends() : warmRuntime(request);
     const gguf = options.header ?? (await readGguf(options.modelPath));
     // Every sequence has a KV cache of the full context size.
-    const estimate = estimateMemory({ weightsBytes: gguf.fileSize, layers: gguf.layers, kvWidth: gguf.kvWidth }, options.contextSize * (options.sequences ?? 1));
-    assertFitsInMemory(estimate, this.options.availableMemoryBytes());
+    assertFitsInMemory(estimateMemory(ggufMemoryShape(gguf), options.contextSize, options.sequences ?? 1), this.options.availableMemoryBytes());
 
     const plan = planBackends(request, await runtimes);
     const attempts: BackendAttempt[] = [...plan.skipped];

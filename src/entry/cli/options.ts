@@ -19,7 +19,8 @@ export function addModelOptions(command: Command): Command {
     .option('--priority <list>', 'for a model with several artifacts: accelerators to try, best first (classes npu, gpu, cpu or backends qnn, vulkan, cuda, xnnpack...); default $ONBOARD_PRIORITY, else npu,gpu,cpu')
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
     .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
-    .option('--tokenizer <path>', "for a .pte: its tokenizer (a Hugging Face tokenizer.json, or the folder holding it); default: the one beside the .pte");
+    .option('--tokenizer <path>', "for a .pte: its tokenizer (a Hugging Face tokenizer.json, or the folder holding it); default: the one beside the .pte")
+    .option('--memory-budget <size>', 'memory the model may use (e.g. 512M, 1.5G): the context, then the parallel sequences, shrink to fit, or loading is refused with the numbers; the cgroup limit applies too');
 }
 
 /** `topP` is `--top-p`: every sampling flag is named after its field in the core's contract. */
@@ -76,6 +77,7 @@ export interface ModelFlags {
   ctx: string;
   threads?: string;
   tokenizer?: string;
+  memoryBudget?: string;
 }
 
 /** The model flags as options for `openModel`/`openRunner`/`openChat`. */
@@ -91,7 +93,18 @@ export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
     contextSize: wholeNumberFlag('--ctx', flags.ctx, MIN_CONTEXT_SIZE, 1 << 24)!,
     ...(threads ? { threads } : {}),
     ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
+    ...(flags.memoryBudget !== undefined ? { memoryBudgetBytes: sizeFlag('--memory-budget', flags.memoryBudget) } : {}),
   };
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/** A size: bytes, or a number with K, M, G or T (binary units; "MiB", "MB" and "M" all mean 2^20). */
+export function sizeFlag(flag: string, value: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(value);
+  const bytes = match ? Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]! : NaN;
+  if (!Number.isFinite(bytes) || bytes < 2 ** 20) throw new InvalidOptionError(flag, `expected a size of at least 1M such as 512M or 1.5G, got "${value}"`);
+  return Math.floor(bytes);
 }
 
 /** An empty stop string would end every answer before its first character. */

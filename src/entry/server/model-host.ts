@@ -49,6 +49,9 @@ export class ModelHost {
             architecture: runner.model.info.architecture,
             queueDepth: runner.queueDepth,
             active: runner.active,
+            ...(runner.model.memoryFit
+              ? { memory: { budgetBytes: runner.model.memoryFit.budgetBytes, estimateBytes: runner.model.memoryFit.estimate.totalBytes, sequences: runner.model.memoryFit.sequences, changes: runner.model.memoryFit.changes } }
+              : {}),
           }
         : {}),
       ...(this.status === 'error' ? { error: describeError(this.error) } : {}),

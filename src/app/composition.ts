@@ -104,6 +104,8 @@ export interface OpenRunnerOptions extends OpenModelOptions {
   maxQueue?: number;
   /** Sees each answer's prompt and text (an explicit prompt log only). */
   onAnswer?: (record: { prompt: string; answer: string }) => void;
+  /** Drop the oldest turns while the predicted time to first token exceeds this (ms). */
+  ttftBudgetMs?: number;
 }
 
 export interface OpenChatOptions extends OpenModelOptions {
@@ -217,7 +219,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
     // A memory budget may have cut the sequences: the runner serves what was loaded.
-    return new ModelRunner(model, model.memoryFit?.sequences ?? options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}) });
+    return new ModelRunner(model, model.memoryFit?.sequences ?? options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}), ...(options.ttftBudgetMs !== undefined ? { ttftBudgetMs: options.ttftBudgetMs } : {}) });
   }
 
   /** A chat on its own runner; `session.runner.close()` unloads the model. */

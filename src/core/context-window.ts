@@ -24,11 +24,12 @@ export function answerReserve(maxTokens: number, contextSize: number): number {
 /**
  * Context-window policy: keep a leading system message and the newest
  * message, drop the oldest turns in between (a user message and its answer
- * together) until the prompt plus the answer reserve fits. If even the newest
+ * together) until the prompt plus the answer reserve fits, and, with a
+ * response-time budget, until `fastEnough` says its prefill is quick enough. If even the newest
  * message alone leaves no room for an answer, that is a typed error with
  * the counts, never a silent cut.
  */
-export function fitMessages(model: LoadedModel, template: ChatTemplate, messages: readonly ChatMessage[], maxTokens: number): FittedPrompt {
+export function fitMessages(model: LoadedModel, template: ChatTemplate, messages: readonly ChatMessage[], maxTokens: number, fastEnough: (tokens: readonly number[]) => boolean = () => true): FittedPrompt {
   const system = messages[0]?.role === 'system' ? [messages[0]] : [];
   const history = messages.slice(system.length, -1);
   const next = messages.slice(-1);
@@ -38,7 +39,9 @@ export function fitMessages(model: LoadedModel, template: ChatTemplate, messages
   for (;;) {
     const window = [...system, ...history.slice(dropped), ...next];
     const tokens = tokenizeConversation(model, template, window);
-    if (tokens.length + reserve <= contextSize) return { tokens, droppedMessages: dropped };
+    const fits = tokens.length + reserve <= contextSize;
+    // The response-time budget drops turns in the same order, as long as there are any to drop.
+    if (fits && (fastEnough(tokens) || dropped >= history.length)) return { tokens, droppedMessages: dropped };
     if (dropped < history.length) {
       dropped = Math.min(history.length, dropped + 2);
       continue;

@@ -1,5 +1,5 @@
 import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
-import { fitMessages, MIN_ANSWER_TOKENS, tokenizePrompt } from './context-window.js';
+import { fitMessages, MIN_ANSWER_TOKENS, tokenizeConversation, tokenizePrompt } from './context-window.js';
 import { commonPrefixLength, type CancelSignal, type Clock, type EngineSequence, type LoadedModel, type MemoryProbe } from './engine.js';
 import { CancelledError, ConstraintUnsupportedError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
 import { generate } from './generate.js';
@@ -7,6 +7,7 @@ import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type Out
 import { parseToolCalls, TOOL_CALL_CLOSE, withToolsInText, type ToolChoice, type ToolDefinition } from './tools.js';
 import { DEFAULT_MAX_TOKENS, resolveSampling, type SamplingInput } from './sampling.js';
 import type { ChatMessage, GenerationChunk } from './types.js';
+import { measuredPrefillRate, predictTtftMs, type PrefillRate, type TtftDecision } from './ttft-budget.js';
 
 export interface GenerateOptions {
   sampling?: SamplingInput;
@@ -37,6 +38,10 @@ export interface ModelRunnerOptions {
   grammars?: GrammarCompiler;
   /** Sees each finished answer's prompt and text: only for an explicit prompt log (`serve --log-prompts`), never by default. */
   onAnswer?: (record: { prompt: string; answer: string }) => void;
+  /** The response-time budget: drop the oldest turns while the predicted time to first token exceeds it (ttft-budget.ts). */
+  ttftBudgetMs?: number;
+  /** Where the prefill speed for that prediction comes from (default: measured on this runner's own answers). */
+  prefillRate?: PrefillRate;
 }
 
 
@@ -58,6 +63,7 @@ export class ModelRunner {
   private readonly all: EngineSequence[] = [];
   private readonly waiting: Waiter[] = [];
   private readonly maxQueue: number;
+  private readonly prefillRate: PrefillRate;
 
   constructor(
     readonly model: LoadedModel,
@@ -68,6 +74,47 @@ export class ModelRunner {
     for (let i = 0; i < sequences; i++) this.all.push(model.createSequence());
     this.free.push(...this.all);
     this.maxQueue = options.maxQueue ?? 16;
+    this.prefillRate = options.prefillRate ?? measuredPrefillRate();
+  }
+
+  /**
+   * Warm start: prefills what every conversation opening with `system` (none:
+   * the template's own default) shares, up to where the first user message
+   * begins, into a free sequence. The first request then finds it cached, as
+   * a later one would, and the prefill rate is measured before it comes.
+   * Returns how many tokens were prefilled.
+   */
+  async warmUp(system?: string): Promise<number> {
+    const opening: ChatMessage[] = system ? [{ role: 'system', content: system }] : [];
+    const [a, b] = ['a', 'b'].map((text) => tokenizeConversation(this.model, this.template, [...opening, { role: 'user', content: text }]));
+    const shared = a!.slice(0, commonPrefixLength(a!, b!));
+    if (shared.length === 0) return 0;
+    const sequence = await this.acquire(shared);
+    try {
+      for await (const chunk of generate({ model: this.model, sequence, prompt: shared, sampling: resolveSampling({ temperature: 0 }), maxTokens: 1, stop: [], memory: this.options.memory, clock: this.options.clock, startedAt: this.options.clock.now() })) {
+        if (chunk.type === 'done') this.prefillRate.record(chunk.stats.prefillTokens, chunk.stats.timeToFirstTokenMs);
+      }
+    } finally {
+      this.release(sequence);
+    }
+    return shared.length;
+  }
+
+  /** The budget's check for one candidate prompt, remembering the prediction for the stats. */
+  private ttftCheck(): { fastEnough: (tokens: readonly number[]) => boolean; decision: () => TtftDecision | undefined } | undefined {
+    const budgetMs = this.options.ttftBudgetMs;
+    const tokensPerSecond = this.prefillRate.tokensPerSecond();
+    if (budgetMs === undefined || tokensPerSecond === undefined) return undefined;
+    let last: TtftDecision | undefined;
+    return {
+      fastEnough: (tokens) => {
+        const pool = this.free.length ? this.free : this.all;
+        const reusable = Math.max(0, ...pool.map((sequence) => commonPrefixLength(sequence.cachedTokens, tokens)));
+        last = { budgetMs, predictedMs: Math.round(predictTtftMs(tokens.length, reusable, tokensPerSecond)), tokensPerSecond: Math.round(tokensPerSecond) };
+        return last.predictedMs <= budgetMs;
+      },
+      decision: () => last,
+    };
   }
 
   /** Requests waiting for a sequence. */
@@ -101,8 +148,10 @@ export class ModelRunner {
       throw new InvalidOptionError('messages', 'the last message must be from the user (or a tool result)');
     }
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
-    const fitted = fitMessages(this.model, template, rendered, maxTokens);
-    const stream = this.run(fitted.tokens, fitted.droppedMessages, maxTokens, { ...options, ...(constraint ? { constraint } : {}) }, startedAt);
+    const ttft = this.ttftCheck();
+    const fitted = fitMessages(this.model, template, rendered, maxTokens, ttft?.fastEnough);
+    const decision = ttft?.decision();
+    const stream = this.run(fitted.tokens, fitted.droppedMessages, maxTokens, { ...options, ...(constraint ? { constraint } : {}) }, startedAt, decision);
     return tooling ? withToolCalls(stream) : stream;
   }
 
@@ -118,7 +167,7 @@ export class ModelRunner {
     return this.run(tokens, 0, maxTokens, options, startedAt);
   }
 
-  private async *run(prompt: number[], droppedMessages: number, maxTokens: number, options: GenerateOptions, startedAt: number): AsyncGenerator<GenerationChunk> {
+  private async *run(prompt: number[], droppedMessages: number, maxTokens: number, options: GenerateOptions, startedAt: number, ttftBudget?: TtftDecision): AsyncGenerator<GenerationChunk> {
     const grammar = options.constraint ? await this.grammarFor(options.constraint) : undefined;
     const sequence = await this.acquire(prompt, options.signal);
     try {
@@ -139,8 +188,13 @@ export class ModelRunner {
         startedAt,
       });
       for await (const chunk of chunks) {
-        if (chunk.type === 'done') this.options.onAnswer?.({ prompt: this.model.detokenize(prompt), answer: chunk.text });
-        yield chunk;
+        if (chunk.type !== 'done') {
+          yield chunk;
+          continue;
+        }
+        this.prefillRate.record(chunk.stats.prefillTokens, chunk.stats.timeToFirstTokenMs);
+        this.options.onAnswer?.({ prompt: this.model.detokenize(prompt), answer: chunk.text });
+        yield ttftBudget ? { ...chunk, stats: { ...chunk.stats, ttftBudget } } : chunk;
       }
     } finally {
       this.release(sequence);

@@ -95,8 +95,10 @@ export interface GenerationStats {
   totalMs: number;
   peakRssBytes: number;
   stopReason: StopReason;
-  /** Messages left out of the prompt to fit the context window. */
+  /** Messages left out of the prompt to fit the context window (and the response-time budget). */
   droppedMessages: number;
+  /** With a response-time budget: the budget, the predicted time to first token, and the rate it assumed. */
+  ttftBudget?: { budgetMs: number; predictedMs: number; tokensPerSecond: number };
 }
 
 /** One answer token's log probability, with its text, and the likeliest alternatives at its place. */

@@ -12,9 +12,11 @@ export class ModelHost {
   error: unknown;
   readonly ready: Promise<ModelRunner | undefined>;
 
-  constructor(load: () => Promise<ModelRunner>) {
+  /** `warmUp` runs after loading and before the host says ready (the server's warm start); its failure is only reported. */
+  constructor(load: () => Promise<ModelRunner>, warmUp?: (runner: ModelRunner) => Promise<unknown>, onWarning: (message: string) => void = () => {}) {
     this.ready = load().then(
-      (runner) => {
+      async (runner) => {
+        await warmUp?.(runner).catch((error: unknown) => onWarning(`warm start failed: ${(error as Error).message}`));
         this.runner = runner;
         this.status = 'ready';
         return runner;

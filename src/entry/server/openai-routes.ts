@@ -141,7 +141,7 @@ export function finishReason(reason: StopReason): 'stop' | 'length' {
 }
 
 function usage(stats: GenerationStats) {
-  return { prompt_tokens: stats.promptTokens, completion_tokens: stats.decodeTokens, total_tokens: stats.promptTokens + stats.decodeTokens };
+  return { prompt_tokens: stats.promptTokens, completion_tokens: stats.decodeTokens, total_tokens: stats.promptTokens + stats.decodeTokens, prompt_tokens_details: { cached_tokens: stats.reusedTokens } };
 }
 
 /** An AbortSignal that fires when the client goes away. */

@@ -21,6 +21,8 @@ interface ServeFlags extends ModelFlags {
   bodyLimit: string;
   retention?: string;
   logPrompts?: boolean;
+  ttftBudget?: string;
+  warmStart: boolean;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
@@ -40,6 +42,8 @@ export function registerServe(program: Command, app: () => App): void {
     .option('--cors-origin <origin>', 'let a web page at this origin call the API from a browser (repeatable); other origins are refused', collect, [])
     .option('--body-limit <MiB>', 'largest request body; bigger ones get 413', String(DEFAULT_BODY_LIMIT_BYTES / 2 ** 20))
     .option('--retention <days>', 'delete conversations not used for this many days (at start, then daily)')
+    .option('--ttft-budget <ms>', 'response-time budget: when a long history would push the first token past it (at the measured prefill speed), the oldest turns are left out; the stats say so')
+    .option('--no-warm-start', 'do not prefill the chat template\'s opening at start (by default the first request is as quick as later ones)')
     .option('--log-prompts', 'also log every prompt and answer text to stderr (off by default: the log has only methods, routes, statuses and times)')
     .addHelpText(
       'after',
@@ -71,7 +75,12 @@ Examples:
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const stopRetention = retentionDays === undefined ? () => {} : applyRetention(store, retentionDays, (count) => log(`retention: deleted ${count} conversation(s) unused for ${retentionDays} days`));
       const onAnswer = flags.logPrompts ? (record: { prompt: string; answer: string }) => log(`prompt-log ${JSON.stringify(record)}`) : undefined;
-      const host = new ModelHost(() => app().openRunner({ ...modelOptions, parallel, maxQueue, ...(onAnswer ? { onAnswer } : {}) }));
+      const ttftBudgetMs = wholeNumberFlag('--ttft-budget', flags.ttftBudget, 1, 600_000);
+      const host = new ModelHost(
+        () => app().openRunner({ ...modelOptions, parallel, maxQueue, ...(onAnswer ? { onAnswer } : {}), ...(ttftBudgetMs !== undefined ? { ttftBudgetMs } : {}) }),
+        flags.warmStart ? (runner) => runner.warmUp() : undefined,
+        (message) => log(`warning: ${message}`),
+      );
       let server;
       try {
         server = await startServer({

@@ -64,6 +64,8 @@ export class ModelRunner {
   private readonly waiting: Waiter[] = [];
   private readonly maxQueue: number;
   private readonly prefillRate: PrefillRate;
+  /** True while warmUp runs: its answer is nobody's, so it is not passed to onAnswer. */
+  private warming = false;
 
   constructor(
     readonly model: LoadedModel,
@@ -87,17 +89,17 @@ export class ModelRunner {
   async warmUp(system?: string): Promise<number> {
     const opening: ChatMessage[] = system ? [{ role: 'system', content: system }] : [];
     const [a, b] = ['a', 'b'].map((text) => tokenizeConversation(this.model, this.template, [...opening, { role: 'user', content: text }]));
-    const shared = a!.slice(0, commonPrefixLength(a!, b!));
-    if (shared.length === 0) return 0;
-    const sequence = await this.acquire(shared);
+    const shared = commonPrefixLength(a!, b!);
+    if (shared === 0) return 0;
+    // A one-token answer through the whole chat path: the template, the tokenizer, the sampler and
+    // the engine all run once (their first run is the slow one), and the opening stays cached.
+    this.warming = true;
     try {
-      for await (const chunk of generate({ model: this.model, sequence, prompt: shared, sampling: resolveSampling({ temperature: 0 }), maxTokens: 1, stop: [], memory: this.options.memory, clock: this.options.clock, startedAt: this.options.clock.now() })) {
-        if (chunk.type === 'done') this.prefillRate.record(chunk.stats.prefillTokens, chunk.stats.timeToFirstTokenMs);
-      }
+      for await (const chunk of this.chat([...opening, { role: 'user', content: 'a' }], { maxTokens: 1, sampling: { temperature: 0 } })) void chunk;
     } finally {
-      this.release(sequence);
+      this.warming = false;
     }
-    return shared.length;
+    return shared;
   }
 
   /** The budget's check for one candidate prompt, remembering the prediction for the stats. */
@@ -193,7 +195,7 @@ export class ModelRunner {
           continue;
         }
         this.prefillRate.record(chunk.stats.prefillTokens, chunk.stats.timeToFirstTokenMs);
-        this.options.onAnswer?.({ prompt: this.model.detokenize(prompt), answer: chunk.text });
+        if (!this.warming) this.options.onAnswer?.({ prompt: this.model.detokenize(prompt), answer: chunk.text });
         yield ttftBudget ? { ...chunk, stats: { ...chunk.stats, ttftBudget } } : chunk;
       }
     } finally {

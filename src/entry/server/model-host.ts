@@ -12,12 +12,15 @@ export class ModelHost {
   error: unknown;
   readonly ready: Promise<ModelRunner | undefined>;
 
-  /** `warmUp` runs after loading and before the host says ready (the server's warm start); its failure is only reported. */
+  /**
+   * `warmUp` runs after loading and before the host says ready (the server's warm start): the
+   * runner is already served to requests then, /health still says loading. Its failure is only reported.
+   */
   constructor(load: () => Promise<ModelRunner>, warmUp?: (runner: ModelRunner) => Promise<unknown>, onWarning: (message: string) => void = () => {}) {
     this.ready = load().then(
       async (runner) => {
-        await warmUp?.(runner).catch((error: unknown) => onWarning(`warm start failed: ${(error as Error).message}`));
         this.runner = runner;
+        await warmUp?.(runner).catch((error: unknown) => onWarning(`warm start failed: ${(error as Error).message}`));
         this.status = 'ready';
         return runner;
       },

@@ -121,6 +121,19 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
 export interface RunningServer {
   url: string;
   close(): Promise<void>;
+  /** One request through the server's own stack (see warmHttp); the model host's warm start calls it. */
+  warmUp(): Promise<void>;
+}
+
+/**
+ * Warm start, the HTTP half: once the model is ready, one streamed one-token answer through
+ * the server's own stack (guards, schema parsing, the route, SSE), so the first client's
+ * request does not pay for code running for the first time. Logged with the id "warm-up".
+ */
+async function warmHttp(app: Hono, options: ServerOptions): Promise<void> {
+  const headers: Record<string, string> = { 'content-type': 'application/json', host: '127.0.0.1', 'x-request-id': 'warm-up', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
+  const response = await app.request('/v1/chat/completions', { method: 'POST', headers, body: JSON.stringify({ messages: [{ role: 'user', content: 'a' }], max_tokens: 1, temperature: 0, stream: true }) });
+  await response.text();
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -130,6 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}`,
+        warmUp: () => warmHttp(app, options),
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

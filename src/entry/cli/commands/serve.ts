@@ -4,7 +4,7 @@ import { applyRetention, defaultDatabasePath, openConversations } from '../../..
 import { DEFAULT_MODEL_ID } from '../../../app/manage-models.js';
 import type { App } from '../../../app/composition.js';
 import { ModelHost } from '../../server/model-host.js';
-import { checkExposure, DEFAULT_BODY_LIMIT_BYTES, startServer } from '../../server/server.js';
+import { checkExposure, DEFAULT_BODY_LIMIT_BYTES, startServer, type RunningServer } from '../../server/server.js';
 import { describeError } from '../format.js';
 import { addModelOptions, parseModelFlags, wholeNumberFlag, type ModelFlags } from '../options.js';
 
@@ -76,12 +76,18 @@ Examples:
       const stopRetention = retentionDays === undefined ? () => {} : applyRetention(store, retentionDays, (count) => log(`retention: deleted ${count} conversation(s) unused for ${retentionDays} days`));
       const onAnswer = flags.logPrompts ? (record: { prompt: string; answer: string }) => log(`prompt-log ${JSON.stringify(record)}`) : undefined;
       const ttftBudgetMs = wholeNumberFlag('--ttft-budget', flags.ttftBudget, 1, 600_000);
+      // Assigned once listening; the warm start's HTTP half runs through it when the model is loaded.
+      let server: RunningServer | undefined;
       const host = new ModelHost(
         () => app().openRunner({ ...modelOptions, parallel, maxQueue, ...(onAnswer ? { onAnswer } : {}), ...(ttftBudgetMs !== undefined ? { ttftBudgetMs } : {}) }),
-        flags.warmStart ? (runner) => runner.warmUp() : undefined,
+        flags.warmStart
+          ? async (runner) => {
+              await runner.warmUp();
+              await server?.warmUp();
+            }
+          : undefined,
         (message) => log(`warning: ${message}`),
       );
-      let server;
       try {
         server = await startServer({
           host: flags.host,

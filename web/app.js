@@ -55,7 +55,8 @@ $('error-close').addEventListener('click', () => ($('error').hidden = true));
 // ---- rendering ---------------------------------------------------------------
 function statsText(stats) {
   if (!stats) return '';
-  return `${stats.decodeTokens} tokens · ${stats.decodeTokensPerSecond.toFixed(1)} tok/s · first token ${Math.round(stats.timeToFirstTokenMs)} ms · ${stats.engine}/${stats.backend}`;
+  const throttled = stats.thermal?.throttledTokens ? ' · slowed (device warm)' : '';
+  return `${stats.decodeTokens} tokens · ${stats.decodeTokensPerSecond.toFixed(1)} tok/s · first token ${Math.round(stats.timeToFirstTokenMs)} ms · ${stats.engine}/${stats.backend}${throttled}`;
 }
 
 function messageElement(message) {
@@ -148,6 +149,17 @@ async function newConversation() {
   $('prompt').focus();
 }
 
+/** The device's thermal state: nothing while normal; a badge while answers are slowed or refused. */
+function renderThermal(thermal) {
+  const badge = $('thermal');
+  const state = thermal?.state ?? 'normal';
+  document.body.dataset.thermal = state;
+  badge.hidden = state === 'normal';
+  if (state === 'normal') return;
+  const where = thermal.zone ? ` (${thermal.zone.type} ${Math.round(thermal.zone.tempC)} °C)` : '';
+  badge.textContent = state === 'critical' ? `Too hot: answers paused${where}` : `Warm: answers slowed${where}`;
+}
+
 async function pollInfo() {
   // The settings inputs take their ranges from the first answer.
   const firstInfo = !state.info;
@@ -162,9 +174,11 @@ async function pollInfo() {
   if (firstInfo) renderSettings();
   $('model').textContent = info.engine ? `${info.model} · ${info.engine} on ${info.backend} · context ${info.contextSize}` : info.model;
   $('model').title = info.backendReason ?? '';
+  renderThermal(info.thermal);
+  // Every second while loading, then every 5 s: the thermal state changes while the page is open.
+  setTimeout(pollInfo, info.status === 'loading' ? 1000 : 5000);
   if (info.status === 'loading') {
     setStatus('loading');
-    setTimeout(pollInfo, 1000);
   } else if (info.status === 'error') {
     setStatus('error');
     showError({ detail: info.error });

@@ -24,6 +24,7 @@ import { InvalidOptionError } from '../core/errors.js';
 import type { BackendRequest } from '../core/types.js';
 import { SMALLEST_CONTEXT } from '../core/memory-estimate.js';
 import { cgroupMemoryLimit } from '../adapters/system/cgroup-memory.js';
+import { DEFAULT_THERMAL_ROOT, thermalMonitor } from '../adapters/system/thermal-zones.js';
 import { modelKeyFromEnv } from '../adapters/files/model-key.js';
 import { withAppConcerns } from './app-engines.js';
 import { makeBundle, type BundleRequest } from './bundle.js';
@@ -44,6 +45,8 @@ export interface AppConfig {
   onEngineRestart?: (engine: string, reason: string) => void;
   /** The engines, when not the default ones (llama.cpp and ExecuTorch); see defaultEngines. */
   engines?: (hooks: EngineHooks) => EngineEntry[];
+  /** Where the thermal zones are read (ONBOARD_THERMAL_ROOT, default /sys/class/thermal); a fixture folder in tests. */
+  thermalRoot?: string;
   /** The memory limit of the process's cgroup, a budget for every load (default: read from /sys/fs/cgroup). */
   cgroupMemoryLimit?: () => number | undefined;
   /** The key for models encrypted at rest (ONBOARD_MODEL_KEY, --key-file), read when an encrypted file is first met. */
@@ -68,6 +71,7 @@ export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.Pr
     python: env.ONBOARD_PYTHON || 'python3',
     offline: env.ONBOARD_OFFLINE === '1' || env.ONBOARD_OFFLINE === 'true',
     modelKey: once(() => modelKeyFromEnv(env)),
+    thermalRoot: env.ONBOARD_THERMAL_ROOT || DEFAULT_THERMAL_ROOT,
     cgroupMemoryLimit: () => cgroupMemoryLimit(),
     progress: silentProgress,
     onWarning: () => {},
@@ -215,11 +219,13 @@ export function createApp(config: AppConfig = configFromEnv()) {
   }
 
   const grammars = createXgrammarCompiler();
+  /** One watcher of the thermal zones for every runner of this app, started with the first. */
+  const thermal = once(() => thermalMonitor(config.thermalRoot ?? DEFAULT_THERMAL_ROOT));
 
   async function openRunner(options: OpenRunnerOptions = {}): Promise<ModelRunner> {
     const { model } = await openModel(options);
     // A memory budget may have cut the sequences: the runner serves what was loaded.
-    return new ModelRunner(model, model.memoryFit?.sequences ?? options.parallel ?? 1, { memory, clock: performanceClock, grammars, onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}), ...(options.ttftBudgetMs !== undefined ? { ttftBudgetMs: options.ttftBudgetMs } : {}) });
+    return new ModelRunner(model, model.memoryFit?.sequences ?? options.parallel ?? 1, { memory, clock: performanceClock, grammars, thermal: thermal(), onWarning: config.onWarning, ...(options.maxQueue !== undefined ? { maxQueue: options.maxQueue } : {}), ...(options.onAnswer ? { onAnswer: options.onAnswer } : {}), ...(options.ttftBudgetMs !== undefined ? { ttftBudgetMs: options.ttftBudgetMs } : {}) });
   }
 
   /** A chat on its own runner; `session.runner.close()` unloads the model. */
@@ -235,7 +241,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
   const exportModel = (request: ExportRequest) => exportFromConfig({ cache, resolver, modelKey }, request);
   const bundle = (request: BundleRequest) => makeBundle({ cache, modelKey }, request);
 
-  return { config, cache, resolver, engines, memory, models, exportModel, bundle, openModel, openRunner, openChat, onEngineRestart, planModel };
+  return { config, cache, resolver, engines, memory, thermal, models, exportModel, bundle, openModel, openRunner, openChat, onEngineRestart, planModel };
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -42,7 +42,8 @@ export type ErrorCode =
   | 'MODEL_KEY_WRONG'
   | 'MODEL_TAMPERED'
   | 'MEMORY_FILE_UNAVAILABLE'
-  | 'BUNDLE_INVALID';
+  | 'BUNDLE_INVALID'
+  | 'THERMAL_CRITICAL';
 
 /** Exit codes, documented in README.md (Troubleshooting). */
 export const exitCodes: Record<ErrorCode, number> = {
@@ -84,6 +85,7 @@ export const exitCodes: Record<ErrorCode, number> = {
   MODEL_TAMPERED: 3,
   MEMORY_FILE_UNAVAILABLE: 5,
   BUNDLE_INVALID: 3,
+  THERMAL_CRITICAL: 15,
   CANCELLED: 130,
 };
 
@@ -389,5 +391,12 @@ export class MemoryFileUnavailableError extends OnboardError {
 export class BundleInvalidError extends OnboardError {
   constructor(readonly dir: string, readonly problems: readonly string[]) {
     super('BUNDLE_INVALID', `The bundle ${dir} does not match its manifest: ${problems.join('; ')}`, 'Copy the bundle again from where it was made (or make it again with `onboard bundle`); a device must not load a bundle that fails this check.', { dir, problems });
+  }
+}
+
+/** A thermal zone is at its critical trip point: no new generation starts until it cools. */
+export class ThermalCriticalError extends OnboardError {
+  constructor(readonly zone: string, readonly tempC: number, readonly tripC: number) {
+    super('THERMAL_CRITICAL', `The device is too hot to generate: ${zone} is at ${tempC.toFixed(1)} °C, at or above its critical trip point (${tripC.toFixed(1)} °C)`, 'Wait until it cools (GET /health shows the temperature), or reduce load; answers resume by themselves.', { zone, tempC, tripC });
   }
 }

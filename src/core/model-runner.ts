@@ -1,7 +1,8 @@
 import { chatTemplateFor, type ChatTemplate } from './chat-template.js';
 import { fitMessages, MIN_ANSWER_TOKENS, tokenizeConversation, tokenizePrompt } from './context-window.js';
 import { commonPrefixLength, type CancelSignal, type Clock, type EngineSequence, type LoadedModel, type MemoryProbe } from './engine.js';
-import { CancelledError, ConstraintUnsupportedError, InvalidOptionError, PromptTooLongError, QueueFullError } from './errors.js';
+import { CancelledError, ConstraintUnsupportedError, InvalidOptionError, PromptTooLongError, QueueFullError, ThermalCriticalError } from './errors.js';
+import type { ThermalGuard } from './thermal.js';
 import { generate } from './generate.js';
 import { checkConstraint, type ConstraintGrammar, type GrammarCompiler, type OutputConstraint } from './output-constraint.js';
 import { parseToolCalls, TOOL_CALL_CLOSE, withToolsInText, type ToolChoice, type ToolDefinition } from './tools.js';
@@ -42,6 +43,8 @@ export interface ModelRunnerOptions {
   ttftBudgetMs?: number;
   /** Where the prefill speed for that prediction comes from (default: measured on this runner's own answers). */
   prefillRate?: PrefillRate;
+  /** The device's thermal state: throttle above a passive trip point, refuse new answers at a critical one. */
+  thermal?: ThermalGuard;
 }
 
 
@@ -102,6 +105,12 @@ export class ModelRunner {
     return shared;
   }
 
+  /** At a critical trip point no new answer starts (answers under way finish). */
+  private refuseWhenCritical(): void {
+    const reading = this.options.thermal?.reading();
+    if (reading?.state === 'critical') throw new ThermalCriticalError(reading.zone!.type, reading.zone!.tempC, reading.zone!.tripC!);
+  }
+
   /** The budget's check for one candidate prompt, remembering the prediction for the stats. */
   private ttftCheck(): { fastEnough: (tokens: readonly number[]) => boolean; decision: () => TtftDecision | undefined } | undefined {
     const budgetMs = this.options.ttftBudgetMs;
@@ -136,6 +145,7 @@ export class ModelRunner {
    */
   chat(messages: readonly ChatMessage[], options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
     const startedAt = this.options.clock.now();
+    this.refuseWhenCritical();
     const tooling = toolConstraint(options);
     const constraint = tooling ?? options.constraint;
     if (constraint) checkConstraint(constraint);
@@ -160,6 +170,7 @@ export class ModelRunner {
   /** Continues raw text, with no chat template. */
   complete(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GenerationChunk> {
     const startedAt = this.options.clock.now();
+    this.refuseWhenCritical();
     if (options.tools?.length) throw new InvalidOptionError('tools', 'tools need a chat: use chat(), not complete()');
     if (options.constraint) checkConstraint(options.constraint);
     const maxTokens = options.maxTokens ?? DEFAULT_MAX_TOKENS;
@@ -189,14 +200,28 @@ export class ModelRunner {
         droppedMessages,
         startedAt,
       });
+      const thermal = this.options.thermal;
+      let throttledTokens = 0;
+      let tokenStarted = this.options.clock.now();
       for await (const chunk of chunks) {
         if (chunk.type !== 'done') {
           yield chunk;
+          // Throttled: rest after each token as long as it took, so the cores work half the time.
+          if (thermal?.reading().state === 'throttled') {
+            throttledTokens++;
+            await thermal.pause(this.options.clock.now() - tokenStarted);
+          }
+          tokenStarted = this.options.clock.now();
           continue;
         }
         this.prefillRate.record(chunk.stats.prefillTokens, chunk.stats.timeToFirstTokenMs);
         if (!this.warming) this.options.onAnswer?.({ prompt: this.model.detokenize(prompt), answer: chunk.text });
-        yield ttftBudget ? { ...chunk, stats: { ...chunk.stats, ttftBudget } } : chunk;
+        const reading = thermal?.reading();
+        const extra = {
+          ...(ttftBudget ? { ttftBudget } : {}),
+          ...(reading ? { thermal: { state: reading.state, ...(reading.zone ? { zone: reading.zone.type, tempC: reading.zone.tempC } : {}), throttledTokens } } : {}),
+        };
+        yield Object.keys(extra).length ? { ...chunk, stats: { ...chunk.stats, ...extra } } : chunk;
       }
     } finally {
       this.release(sequence);

@@ -99,6 +99,8 @@ export interface GenerationStats {
   droppedMessages: number;
   /** With a response-time budget: the budget, the predicted time to first token, and the rate it assumed. */
   ttftBudget?: { budgetMs: number; predictedMs: number; tokensPerSecond: number };
+  /** With thermal awareness: the state when the answer ended, the deciding zone, and how many tokens were followed by a throttling pause. */
+  thermal?: { state: 'normal' | 'throttled' | 'critical'; zone?: string; tempC?: number; throttledTokens: number };
 }
 
 /** One answer token's log probability, with its text, and the likeliest alternatives at its place. */

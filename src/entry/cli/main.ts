@@ -54,13 +54,15 @@ Environment:
   ONBOARD_MODEL_KEY_FILE  a file holding that key (as --key-file)
   ONBOARD_DB_KEY      the key that encrypts the conversation database (ONBOARD_DB_KEY_FILE: as --db-key-file)
   ONBOARD_DATA_DIR    where the conversation database lives (default ~/.local/share/onboard)
+  ONBOARD_THERMAL_ROOT  where thermal zones are read (default /sys/class/thermal)
   ONBOARD_DEBUG=1     print stack traces
 
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
 5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed,
 9 queue full, 10 bad export config or source, 11 export backend, toolchain or
 runtime missing, 12 export failed, 13 conversation database unusable, 14 address in
-use, 130 cancelled.`,
+use, 15 device too hot (a thermal zone at its critical trip point), 130 cancelled.
+Model keys: 2 when missing, invalid or wrong; 3 when an encrypted file was altered.`,
   );
 
 let app: App | undefined;

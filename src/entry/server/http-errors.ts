@@ -14,9 +14,10 @@ export function toHttpError(error: unknown): { status: ContentfulStatusCode; bod
   if (error instanceof HttpError) return { status: error.status, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code, ...(error.hint ? { hint: error.hint } : {}) } }, headers: error.headers };
   if (isOnboardError(error)) {
     const constraint = CONSTRAINT_ERRORS.has(error.code);
-    const status: ContentfulStatusCode = error.code === 'QUEUE_FULL' ? 429 : error.code === 'PROMPT_TOO_LONG' || error.code === 'INVALID_OPTION' || constraint ? 400 : error.code === 'CANCELLED' ? 499 as ContentfulStatusCode : 500;
+    const status: ContentfulStatusCode = error.code === 'QUEUE_FULL' ? 429 : error.code === 'PROMPT_TOO_LONG' || error.code === 'INVALID_OPTION' || constraint ? 400 : error.code === 'CANCELLED' ? 499 as ContentfulStatusCode : error.code === 'THERMAL_CRITICAL' ? 503 : 500;
     const code = error.code === 'PROMPT_TOO_LONG' ? 'context_length_exceeded' : error.code.toLowerCase();
-    const headers: Record<string, string> = error instanceof QueueFullError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    // A full queue and a device too hot both pass: the client is told when to try again.
+    const headers: Record<string, string> = error instanceof QueueFullError ? { 'retry-after': String(error.retryAfterSeconds) } : error.code === 'THERMAL_CRITICAL' ? { 'retry-after': '30' } : {};
     const type = status === 429 ? 'rate_limit_error' : status === 400 ? 'invalid_request_error' : 'server_error';
     const param = error.code === 'INVALID_OPTION' ? String(error.details.option ?? '') || null : error.code === 'PROMPT_TOO_LONG' ? 'messages' : constraint ? 'response_format' : null;
     // The core's option errors speak of CLI flags; over HTTP the fix is in the request.

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { GenerationStats } from '../../core/types.js';
 import type { ModelHost } from './model-host.js';
+import type { ThermalGuard } from '../../core/thermal.js';
 
 /** Prometheus metrics, in the spirit of llama.cpp's server: requests, tokens, latency, queue. */
-export function createMetrics(host: ModelHost) {
+export function createMetrics(host: ModelHost, thermal?: ThermalGuard) {
   const registry = new Registry();
   const requests = new Counter({ name: 'onboard_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'] as const, registers: [registry] });
   const promptTokens = new Counter({ name: 'onboard_prompt_tokens_total', help: 'Prompt tokens of finished generations', registers: [registry] });
@@ -15,6 +16,11 @@ export function createMetrics(host: ModelHost) {
   new Gauge({ name: 'onboard_queue_depth', help: 'Requests waiting for a free sequence', registers: [registry], collect() { this.set(host.runner?.queueDepth ?? 0); } });
   new Gauge({ name: 'onboard_active_generations', help: 'Generations running now', registers: [registry], collect() { this.set(host.runner?.active ?? 0); } });
   new Gauge({ name: 'onboard_model_ready', help: '1 when the model is loaded', registers: [registry], collect() { this.set(host.status === 'ready' ? 1 : 0); } });
+  if (thermal) {
+    const states = { normal: 0, throttled: 1, critical: 2 } as const;
+    new Gauge({ name: 'onboard_thermal_state', help: '0 normal, 1 throttled (a zone at or above a passive trip point), 2 critical (new answers refused)', registers: [registry], collect() { this.set(states[thermal.reading().state]); } });
+    new Gauge({ name: 'onboard_thermal_zone_celsius', help: 'Temperature of the zone that decides the thermal state (the hottest when normal)', registers: [registry], collect() { this.set(thermal.reading().zone?.tempC ?? 0); } });
+  }
   // The llama.cpp engine runs in-process; engines in a host process (ExecuTorch) count their restarts here.
   const engineRestarts = new Counter({ name: 'onboard_engine_restarts_total', help: 'Engine host processes restarted after a crash', registers: [registry] });
 

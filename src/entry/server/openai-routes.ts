@@ -7,6 +7,7 @@ import { toolDefinition, ToolCallStream, type ToolChoice, type ToolDefinition } 
 import { HttpError, toHttpError } from './http-errors.js';
 import type { Metrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
+import type { ThermalGuard } from '../../core/thermal.js';
 import { streamGeneration } from './sse.js';
 import { chatCompletionRequest, completionRequest, httpName, type ChatCompletionRequest, type CompletionRequest } from './openai-schemas.js';
 import type { OutputConstraint } from '../../core/output-constraint.js';
@@ -17,6 +18,7 @@ export interface RouteContext {
   metrics: Metrics;
   modelId: string;
   timeLimitMs: number;
+  thermal?: ThermalGuard;
 }
 
 /** The runner, or a 503 while loading / the load error when loading failed. */

@@ -9,6 +9,7 @@ import { AddressInUseError, InvalidOptionError } from '../../core/errors.js';
 import { HttpError, respondError, toHttpError } from './http-errors.js';
 import { createMetrics } from './metrics.js';
 import type { ModelHost } from './model-host.js';
+import type { ThermalGuard } from '../../core/thermal.js';
 import { registerOpenAiRoutes } from './openai-routes.js';
 import { registerResponsesRoutes } from './responses-routes.js';
 import { bodyLimitGuard, hostGuard, isLoopbackName, jsonBodyGuard, originGuard, wrongMethodGuard, type GuardOptions } from './request-guards.js';
@@ -28,6 +29,8 @@ export interface ServerOptions extends Partial<Omit<GuardOptions, 'listenHost'>>
   onEngineRestart?: (listener: () => void) => void;
   /** One line per request: method, route, status, time, request id. Never a prompt or an answer. */
   log?: (line: string) => void;
+  /** The device's thermal state, for /health and /metrics. */
+  thermal?: ThermalGuard;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
@@ -58,10 +61,10 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
     corsOrigins: options.corsOrigins ?? [],
     bodyLimitBytes: options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
   };
-  const metrics = createMetrics(options.model);
+  const metrics = createMetrics(options.model, options.thermal);
   options.onEngineRestart?.(() => metrics.engineRestarts.inc());
   const app = new Hono();
-  const ctx = { host: options.model, metrics, modelId: options.modelId, timeLimitMs: options.timeLimitMs, store: options.store };
+  const ctx = { host: options.model, metrics, modelId: options.modelId, timeLimitMs: options.timeLimitMs, store: options.store, ...(options.thermal ? { thermal: options.thermal } : {}) };
 
   app.use('*', async (c, next) => {
     // A request id on every answer, the client's own when it sent a sane one, for matching logs and reports.
@@ -95,7 +98,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   app.use('*', wrongMethodGuard(app));
 
   app.get('/health', (c) => {
-    const body = options.model.describe(options.modelId, (error) => toHttpError(error).body.error);
+    const body = { ...options.model.describe(options.modelId, (error) => toHttpError(error).body.error), ...(options.thermal ? { thermal: options.thermal.reading() } : {}) };
     return c.json(body, body.status === 'ready' ? 200 : 503);
   });
 

@@ -36,7 +36,7 @@ export function registerUiRoutes(app: Hono, ctx: RouteContext & { store: Convers
   };
 
   app.get('/api/info', (c) => {
-    return c.json({ ...host.describe(ctx.modelId, (error) => toHttpError(error).body.error), sampling: describeSampling() });
+    return c.json({ ...host.describe(ctx.modelId, (error) => toHttpError(error).body.error), sampling: describeSampling(), ...(ctx.thermal ? { thermal: ctx.thermal.reading() } : {}) });
   });
 
   app.get('/api/conversations', (c) => c.json(store.listConversations()));

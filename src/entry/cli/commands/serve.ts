@@ -102,6 +102,7 @@ Examples:
           timeLimitMs,
           onEngineRestart: app().onEngineRestart,
           log,
+          thermal: app().thermal(),
         });
       } catch (error) {
         stopRetention();

@@ -1,6 +1,74 @@
 // The onboard web chat: vanilla JS, no network beyond this server.
 const $ = (id) => document.getElementById(id);
-const state = { conversations: [], current: null, answering: null, info: null };
+const state = { conversations: [], current: null, answering: null, info: null, ux: { requiresDistractionOptimization: false, restrictions: [], maxStringLength: 120, maxContentItems: 2 } };
+
+/** Questions a driver can ask with one touch while the keyboard is off (NO_KEYBOARD). */
+const PRESETS = ['Where is the nearest charging station?', 'How long until I should take a break?', 'What does the tyre pressure warning mean?', 'Give me a one-line summary of the weather.'];
+
+// ---- driving restrictions (Android Automotive's CarUxRestrictions) ----------
+const restricted = (flag) => state.ux.requiresDistractionOptimization && state.ux.restrictions.includes(flag);
+
+/** Text as the restrictions allow it: cut to the allowed length while LIMIT_STRING_LENGTH is on. */
+function displayText(text) {
+  if (!restricted('LIMIT_STRING_LENGTH') || text.length <= state.ux.maxStringLength) return { text, cut: false };
+  return { text: `${text.slice(0, state.ux.maxStringLength - 1).trimEnd()}…`, cut: true };
+}
+
+function applyRestrictions() {
+  const body = document.body;
+  body.dataset.driving = String(state.ux.requiresDistractionOptimization);
+  for (const flag of ['NO_KEYBOARD', 'LIMIT_CONTENT', 'NO_SETUP', 'LIMIT_STRING_LENGTH', 'NO_TEXT_MESSAGE']) body.toggleAttribute(`data-${flag.toLowerCase().replaceAll('_', '-')}`, restricted(flag));
+  $('presets').hidden = !restricted('NO_KEYBOARD');
+  $('driving-note').hidden = !state.ux.requiresDistractionOptimization;
+  $('driving-note').textContent = 'Driving: long answers and typing wait until you are parked.';
+  if (restricted('NO_SETUP')) $('settings').hidden = true;
+  renderMessages();
+}
+
+function renderPresets() {
+  $('presets').replaceChildren(
+    ...PRESETS.map((text) => {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = text;
+      button.addEventListener('click', () => {
+        if (state.answering) return;
+        $('prompt').value = text;
+        send().catch(showError);
+      });
+      return button;
+    }),
+  );
+}
+
+/** Listens to the restrictions as the vehicle posts them (server-sent events), reconnecting when the stream drops. */
+async function watchRestrictions() {
+  for (;;) {
+    try {
+      const response = await api('/api/vehicle/ux-restrictions/events');
+      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const raw = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(raw)?.[1];
+          if (data && /^event: restrictions$/m.test(raw)) {
+            state.ux = JSON.parse(data);
+            applyRestrictions();
+          }
+        }
+      }
+    } catch {
+      // the server restarted or the network blinked: try again shortly
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
 
 // A token given once as #token=... is kept for later visits.
 const hashToken = new URLSearchParams(location.hash.slice(1)).get('token');
@@ -65,8 +133,15 @@ function messageElement(message) {
   li.dataset.role = message.role;
   const body = document.createElement('div');
   body.className = 'content';
-  body.textContent = message.content;
+  const shown = displayText(message.content);
+  body.textContent = shown.text;
   li.append(body);
+  if (shown.cut) {
+    const rest = document.createElement('div');
+    rest.className = 'parked-note';
+    rest.textContent = 'The rest when parked';
+    li.append(rest);
+  }
   if (message.role === 'assistant') {
     const meta = document.createElement('div');
     meta.className = 'meta';
@@ -78,7 +153,10 @@ function messageElement(message) {
 
 function renderMessages() {
   const list = $('messages');
-  list.replaceChildren(...(state.current?.messages ?? []).map(messageElement));
+  const messages = state.current?.messages ?? [];
+  // LIMIT_CONTENT: only the latest items, laid out to fit without scrolling.
+  const shown = restricted('LIMIT_CONTENT') ? messages.slice(-state.ux.maxContentItems) : messages;
+  list.replaceChildren(...shown.map(messageElement));
   if (!state.current?.messages.length) {
     const empty = document.createElement('li');
     empty.className = 'empty';
@@ -221,7 +299,7 @@ async function streamAnswer(path, body) {
         } else if (event === 'token') {
           setStatus('answering');
           reply.content += data.text;
-          element.querySelector('.content').textContent = reply.content;
+          element.querySelector('.content').textContent = displayText(reply.content).text;
           if (visible()) $('messages').scrollTop = $('messages').scrollHeight;
         } else if (event === 'done') {
           Object.assign(reply, { incomplete: data.incomplete, stats: data.stats, id: data.messageId });
@@ -311,6 +389,8 @@ $('delete-chat').addEventListener('click', async () => {
 });
 
 (async () => {
+  renderPresets();
+  watchRestrictions();
   pollInfo();
   await loadConversations().catch(showError);
   const remembered = localStorage.getItem('onboard-conversation');

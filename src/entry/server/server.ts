@@ -14,6 +14,7 @@ import { registerOpenAiRoutes } from './openai-routes.js';
 import { registerResponsesRoutes } from './responses-routes.js';
 import { bodyLimitGuard, hostGuard, isLoopbackName, jsonBodyGuard, originGuard, wrongMethodGuard, type GuardOptions } from './request-guards.js';
 import { registerUiRoutes } from './ui-routes.js';
+import { registerVehicleRoutes, UxRestrictionsState, type UxRestrictions } from './vehicle-routes.js';
 
 export interface ServerOptions extends Partial<Omit<GuardOptions, 'listenHost'>> {
   host: string;
@@ -31,6 +32,10 @@ export interface ServerOptions extends Partial<Omit<GuardOptions, 'listenHost'>>
   log?: (line: string) => void;
   /** The device's thermal state, for /health and /metrics. */
   thermal?: ThermalGuard;
+  /** The driving restrictions in force at start (`--ux-restrictions`); the vehicle integration changes them. */
+  uxRestrictions?: UxRestrictions;
+  /** The vehicle integration's secret (X-Vehicle-Token); without it restrictions cannot be posted. */
+  vehicleToken?: string;
 }
 
 const WEB_ROOT = fileURLToPath(new URL('../../../web/', import.meta.url));
@@ -107,6 +112,7 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
   registerOpenAiRoutes(app, ctx);
   registerResponsesRoutes(app, ctx);
   registerUiRoutes(app, ctx);
+  registerVehicleRoutes(app, new UxRestrictionsState(options.uxRestrictions), options.vehicleToken);
 
   for (const [route, file] of Object.entries(WEB_FILES)) {
     app.get(route, async (c) => {

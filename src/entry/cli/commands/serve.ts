@@ -4,6 +4,8 @@ import { applyRetention, defaultDatabasePath, openConversations } from '../../..
 import { DEFAULT_MODEL_ID } from '../../../app/manage-models.js';
 import type { App } from '../../../app/composition.js';
 import { ModelHost } from '../../server/model-host.js';
+import { restrictionsFromList, UX_RESTRICTIONS, type UxRestrictions } from '../../server/vehicle-routes.js';
+import { InvalidOptionError } from '../../../core/errors.js';
 import { checkExposure, DEFAULT_BODY_LIMIT_BYTES, startServer, type RunningServer } from '../../server/server.js';
 import { describeError } from '../format.js';
 import { addModelOptions, parseModelFlags, wholeNumberFlag, type ModelFlags } from '../options.js';
@@ -23,9 +25,17 @@ interface ServeFlags extends ModelFlags {
   logPrompts?: boolean;
   ttftBudget?: string;
   warmStart: boolean;
+  uxRestrictions: string[];
+  vehicleToken?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+
+function uxRestrictionsFlag(list: string[]): UxRestrictions {
+  const unknown = list.filter((flag) => !(UX_RESTRICTIONS as readonly string[]).includes(flag));
+  if (unknown.length) throw new InvalidOptionError('--ux-restrictions', `unknown restriction ${unknown.join(', ')}; use ${UX_RESTRICTIONS.join(', ')}`);
+  return restrictionsFromList(list);
+}
 
 export function registerServe(program: Command, app: () => App): void {
   addModelOptions(program.command('serve').description('Serve the model: an OpenAI-compatible API and a web chat UI, on this machine'))
@@ -44,6 +54,8 @@ export function registerServe(program: Command, app: () => App): void {
     .option('--retention <days>', 'delete conversations not used for this many days (at start, then daily)')
     .option('--ttft-budget <ms>', 'response-time budget: when a long history would push the first token past it (at the measured prefill speed), the oldest turns are left out; the stats say so')
     .option('--no-warm-start', 'do not prefill the chat template\'s opening at start (by default the first request is as quick as later ones)')
+    .option('--ux-restrictions <flags>', `start in driving mode with these CarUxRestrictions (comma-separated: ${UX_RESTRICTIONS.join(', ')}), to try the driving UI`, collect, [])
+    .addOption(new Option('--vehicle-token <secret>', 'the vehicle integration\'s secret: POST /api/vehicle/ux-restrictions needs it as X-Vehicle-Token').env('ONBOARD_VEHICLE_TOKEN'))
     .option('--log-prompts', 'also log every prompt and answer text to stderr (off by default: the log has only methods, routes, statuses and times)')
     .addHelpText(
       'after',
@@ -71,6 +83,7 @@ Examples:
       const modelOptions = parseModelFlags(flags);
       const modelId = flags.model ? basename(flags.model).replace(/\.(gguf|pte)$/i, '') : DEFAULT_MODEL_ID;
       const retentionDays = wholeNumberFlag('--retention', flags.retention, 1, 36_500);
+      const uxRestrictions = uxRestrictionsFlag(flags.uxRestrictions);
       const store = openConversations(flags.db);
       const log = (line: string) => process.stderr.write(`${line}\n`);
       const stopRetention = retentionDays === undefined ? () => {} : applyRetention(store, retentionDays, (count) => log(`retention: deleted ${count} conversation(s) unused for ${retentionDays} days`));
@@ -103,6 +116,8 @@ Examples:
           onEngineRestart: app().onEngineRestart,
           log,
           thermal: app().thermal(),
+          uxRestrictions,
+          ...(flags.vehicleToken ? { vehicleToken: flags.vehicleToken } : {}),
         });
       } catch (error) {
         stopRetention();

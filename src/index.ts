@@ -9,3 +9,8 @@ export * from './core/errors.js';
 export { samplingSchema, resolveSampling, type SamplingInput, type SamplingOptions } from './core/sampling.js';
 export type * from './core/types.js';
 export { readGguf, type GgufSummary } from './adapters/gguf/reader.js';
+export type { OpenRunnerOptions } from './app/composition.js';
+export type { MemoryFit, MemoryShape } from './core/memory-estimate.js';
+export { fixedPrefillRate, measuredPrefillRate, type PrefillRate } from './core/ttft-budget.js';
+export type { ThermalGuard, ThermalReading, ThermalState, ThermalZone } from './core/thermal.js';
+export { verifyBundle, type BundleManifest } from './app/bundle.js';

@@ -51,6 +51,8 @@ describe('conversations protected at rest', () => {
     store.addMessage(recent.id, 'user', 'recent words');
     // Thirty days on from the old one's last use, and 29.5 after the recent one's.
     const lastOld = new Date(store.getConversation(old.id)!.updatedAt).getTime();
+    // Timestamps are in milliseconds: the recent one must be used in a later one.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     store.updateConversation(recent.id, { title: 'recent' });
     const deleted: number[] = [];
     const stop = applyRetention(store, 30, (count) => deleted.push(count), () => new Date(lastOld + 30 * 86_400_000 + 1));

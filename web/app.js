@@ -5,6 +5,24 @@ const state = { conversations: [], current: null, answering: null, info: null, u
 /** Questions a driver can ask with one touch while the keyboard is off (NO_KEYBOARD). */
 const PRESETS = ['Where is the nearest charging station?', 'How long until I should take a break?', 'What does the tyre pressure warning mean?', 'Give me a one-line summary of the weather.'];
 
+/** Reads a server-sent event stream to its end, calling `onEvent(name, data)` with each event's JSON data. */
+async function readEvents(response, onEvent) {
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const raw = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = /^data: (.*)$/m.exec(raw)?.[1];
+      if (data !== undefined) onEvent(/^event: (.*)$/m.exec(raw)?.[1] ?? 'message', JSON.parse(data));
+    }
+  }
+}
+
 // ---- driving restrictions (Android Automotive's CarUxRestrictions) ----------
 const restricted = (flag) => state.ux.requiresDistractionOptimization && state.ux.restrictions.includes(flag);
 
@@ -46,23 +64,11 @@ async function watchRestrictions() {
   for (;;) {
     try {
       const response = await api('/api/vehicle/ux-restrictions/events');
-      const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let end;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
-          const raw = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(raw)?.[1];
-          if (data && /^event: restrictions$/m.test(raw)) {
-            state.ux = JSON.parse(data);
-            applyRestrictions();
-          }
-        }
-      }
+      await readEvents(response, (event, data) => {
+        if (event !== 'restrictions') return;
+        state.ux = data;
+        applyRestrictions();
+      });
     } catch {
       // the server restarted or the network blinked: try again shortly
     }
@@ -277,40 +283,28 @@ async function streamAnswer(path, body) {
   try {
     const response = await api(path, { method: 'POST', body: JSON.stringify(body), signal: controller.signal });
     if (!response.ok) await json(response);
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let end;
-      while ((end = buffer.indexOf('\n\n')) !== -1) {
-        const raw = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(raw)?.[1] ?? 'message';
-        const data = JSON.parse(/^data: (.*)$/m.exec(raw)?.[1] ?? '{}');
-        if (event === 'start') {
-          conversation.messages.push(reply);
-          element = messageElement(reply);
-          if (visible()) {
-            $('messages').querySelector('.empty')?.remove();
-            $('messages').append(element);
-          }
-        } else if (event === 'token') {
-          setStatus('answering');
-          reply.content += data.text;
-          element.querySelector('.content').textContent = displayText(reply.content).text;
-          if (visible()) $('messages').scrollTop = $('messages').scrollHeight;
-        } else if (event === 'done') {
-          Object.assign(reply, { incomplete: data.incomplete, stats: data.stats, id: data.messageId });
-          const finished = messageElement(reply);
-          element.replaceWith(finished);
-          element = finished;
-        } else if (event === 'error') {
-          throw Object.assign(new Error(data.message), { detail: data });
+    await readEvents(response, (event, data) => {
+      if (event === 'start') {
+        conversation.messages.push(reply);
+        element = messageElement(reply);
+        if (visible()) {
+          $('messages').querySelector('.empty')?.remove();
+          $('messages').append(element);
         }
+      } else if (event === 'token') {
+        setStatus('answering');
+        reply.content += data.text;
+        element.querySelector('.content').textContent = displayText(reply.content).text;
+        if (visible()) $('messages').scrollTop = $('messages').scrollHeight;
+      } else if (event === 'done') {
+        Object.assign(reply, { incomplete: data.incomplete, stats: data.stats, id: data.messageId });
+        const finished = messageElement(reply);
+        element.replaceWith(finished);
+        element = finished;
+      } else if (event === 'error') {
+        throw Object.assign(new Error(data.message), { detail: data });
       }
-    }
+    });
   } catch (error) {
     if (error.name !== 'AbortError') showError(error);
   } finally {

@@ -3,11 +3,13 @@
 //  2. time to first token of the first request against the second, with and without warm start
 //     (a fresh `onboard serve` per run, measured at the client);
 //  3. time to first token over two 20-turn conversations that take turns on one sequence (so each
-//     request finds the other's history in the cache), with and without --ttft-budget.
+//     request finds the other's history in the cache), with and without --ttft-budget;
+//  4. decode speed and CPU load below and above a passive trip point (thermal throttling).
 import { randomBytes } from 'node:crypto';
 import { cp, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { configFromEnv, createApp } from '../app/composition.js';
 import { startServeProcess } from './serve-process.js';
 
@@ -109,8 +111,51 @@ async function ttftBudget(): Promise<void> {
   }
 }
 
-// VEHICLE_PARTS=encryption,warm,budget (the default: all three) runs some of them.
-const parts = new Set((process.env.VEHICLE_PARTS ?? 'encryption,warm,budget').split(','));
+/**
+ * Throttling: the same greedy answers with the thermal fixture below its passive trip
+ * point and above it, in one process (llama.cpp runs in it, so its CPU time counts):
+ * decode speed, and CPU time per second of decoding (how hard the cores work).
+ */
+async function thermalThrottle(): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'onboard-bench-thermal-'));
+  try {
+    await cp(fileURLToPath(new URL('../../test/fixtures/thermal', import.meta.url)), root, { recursive: true });
+    const app = createApp(configFromEnv({ thermalRoot: root }, { ...process.env, ONBOARD_OFFLINE: '1' }));
+    const runner = await app.openRunner({ backend: 'cpu' });
+    console.log('\n| thermal state | decode tok/s (median) | CPU time per second of decoding |');
+    console.log('|---|---:|---:|');
+    for (const [label, temp] of [['normal (45 °C)', 45_000], ['throttled (85 °C, passive trip at 80 °C)', 85_000]] as const) {
+      await writeFile(join(root, 'thermal_zone0', 'temp'), String(temp));
+      await new Promise((r) => setTimeout(r, 1200)); // the monitor reads every second
+      const speeds: number[] = [];
+      const loads: number[] = [];
+      for (let run = 0; run < RUNS; run++) {
+        let firstAt = 0;
+        let cpuAtFirst = process.cpuUsage();
+        for await (const chunk of runner.chat([{ role: 'user', content: 'Describe a drive along the coast.' }], { maxTokens: 64, sampling: { temperature: 0 } })) {
+          if (chunk.type === 'text' && firstAt === 0) {
+            firstAt = performance.now();
+            cpuAtFirst = process.cpuUsage();
+          }
+          if (chunk.type === 'done') {
+            const cpu = process.cpuUsage(cpuAtFirst);
+            speeds.push(chunk.stats.decodeTokensPerSecond);
+            loads.push((cpu.user + cpu.system) / 1000 / (performance.now() - firstAt));
+          }
+        }
+      }
+      console.log(`| ${label} | ${median(speeds).toFixed(1)} | ${median(loads).toFixed(2)} s |`);
+    }
+    await runner.close();
+    app.thermal().stop();
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+// VEHICLE_PARTS=encryption,warm,budget,thermal (the default: all four) runs some of them.
+const parts = new Set((process.env.VEHICLE_PARTS ?? 'encryption,warm,budget,thermal').split(','));
 if (parts.has('encryption')) await encryptedLoad();
 if (parts.has('warm')) await warmStart();
 if (parts.has('budget')) await ttftBudget();
+if (parts.has('thermal')) await thermalThrottle();

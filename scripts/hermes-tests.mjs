@@ -14,7 +14,7 @@ import { transformAsync } from '@babel/core';
 import { build, transform } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const TESTS = ['test/core-units.test.ts', 'test/core-logic.test.ts', 'test/core-tools.test.ts', 'test/logit-sampler.test.ts'];
+const TESTS = ['test/core-units.test.ts', 'test/core-logic.test.ts', 'test/core-tools.test.ts', 'test/logit-sampler.test.ts', 'test/chat-templates.test.ts'];
 const hermes = join(root, 'node_modules/hermes-engine-cli', { linux: 'linux64-bin', darwin: 'osx-bin', win32: 'win64-bin' }[process.platform] ?? 'linux64-bin', 'hermes');
 
 const entry = [`import './test/hermes/host.ts';`, `import { runCollected } from 'node:test';`, ...TESTS.map((file) => `import './${file}';`), 'runCollected();'].join('\n');

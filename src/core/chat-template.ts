@@ -2,11 +2,14 @@ import { Template } from '@huggingface/jinja';
 import type { ModelInfo } from './engine.js';
 import type { ToolDefinition } from './tools.js';
 import type { ChatMessage } from './types.js';
+import { pickFallbackTemplate, type FallbackFamily } from './fallback-templates.js';
 
 /** Renders a conversation into the prompt text the model was trained on. */
 export interface ChatTemplate {
-  /** Where the template came from: the model's own metadata, or our fallback. */
-  readonly source: 'model' | 'fallback-chatml';
+  /** Where the template came from: the model's own metadata, or a fallback picked for it (fallback-templates.ts). */
+  readonly source: 'model' | `fallback-${FallbackFamily}`;
+  /** Text that starts or ends a turn, where an answer must stop (a fallback's; a model's own template ends at its end-of-turn token). */
+  readonly stopStrings: readonly string[];
   /**
    * `native`: the template itself describes tools and writes calls and results, in the
    * `<tool_call>` format onboard generates calls in (Qwen, Hermes); `text`: it knows no
@@ -19,25 +22,23 @@ export interface ChatTemplate {
 }
 
 /**
- * ChatML, used when a model carries no template. Documented in README.md:
- * it is the most common format for instruction-tuned models, but a model
- * trained on another format answers worse with it.
+ * The model's own template, or, for a model that carries none, the format its
+ * vocabulary and architecture point to (`isSpecialToken` says whether a text is
+ * one special token of the model's vocabulary), with a warning.
  */
-export const CHATML_TEMPLATE =
-  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endfor %}" +
-  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-
-export function chatTemplateFor(info: ModelInfo, warn: (message: string) => void = () => {}): ChatTemplate {
-  if (info.chatTemplate) return jinjaTemplate(info.chatTemplate, 'model', info);
-  warn(`The model ${info.path} has no chat template in its metadata; using ChatML. Answers may be worse if it was trained on another format.`);
-  return jinjaTemplate(CHATML_TEMPLATE, 'fallback-chatml', info);
+export function chatTemplateFor(info: ModelInfo, warn: (message: string) => void = () => {}, isSpecialToken: (text: string) => boolean = () => false): ChatTemplate {
+  if (info.chatTemplate) return jinjaTemplate(info.chatTemplate, 'model', info, []);
+  const fallback = pickFallbackTemplate(info.architecture, isSpecialToken);
+  warn(`The model ${info.path} has no chat template in its metadata; using the ${fallback.family} format (picked from its ${fallback.family === 'plain' ? 'lack of turn tokens' : 'vocabulary and architecture'}). Answers may be worse if it was trained on another format.`);
+  return jinjaTemplate(fallback.source, `fallback-${fallback.family}`, info, fallback.stopStrings);
 }
 
-function jinjaTemplate(source: string, origin: ChatTemplate['source'], info: ModelInfo, tools: readonly ToolDefinition[] = []): ChatTemplate {
+function jinjaTemplate(source: string, origin: ChatTemplate['source'], info: ModelInfo, stopStrings: readonly string[], tools: readonly ToolDefinition[] = []): ChatTemplate {
   const template = new Template(source);
   const toolFormat = source.includes('tools') && source.includes('<tool_call>') ? 'native' : 'text';
   return {
     source: origin,
+    stopStrings,
     toolFormat,
     render(messages, { addGenerationPrompt }) {
       return template.render({
@@ -48,7 +49,7 @@ function jinjaTemplate(source: string, origin: ChatTemplate['source'], info: Mod
         eos_token: info.eosToken ?? '',
       });
     },
-    withTools: (given) => jinjaTemplate(source, origin, info, given),
+    withTools: (given) => jinjaTemplate(source, origin, info, stopStrings, given),
   };
 }
 

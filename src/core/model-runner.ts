@@ -75,7 +75,7 @@ export class ModelRunner {
     sequences: number,
     private readonly options: ModelRunnerOptions,
   ) {
-    this.template = chatTemplateFor(model.info, options.onWarning);
+    this.template = chatTemplateFor(model.info, options.onWarning, (text) => isSpecialToken(model, text));
     for (let i = 0; i < sequences; i++) this.all.push(model.createSequence());
     this.free.push(...this.all);
     this.maxQueue = options.maxQueue ?? 16;
@@ -163,7 +163,9 @@ export class ModelRunner {
     const ttft = this.ttftCheck();
     const fitted = fitMessages(this.model, template, rendered, maxTokens, ttft?.fastEnough);
     const decision = ttft?.decision();
-    const stream = this.run(fitted.tokens, fitted.droppedMessages, maxTokens, { ...options, ...(constraint ? { constraint } : {}) }, startedAt, decision);
+    // A fallback template's turn markers end the answer: a model that starts another turn never shows it.
+    const stop = template.stopStrings.length ? [...(options.stop ?? []), ...template.stopStrings] : options.stop;
+    const stream = this.run(fitted.tokens, fitted.droppedMessages, maxTokens, { ...options, ...(stop ? { stop } : {}), ...(constraint ? { constraint } : {}) }, startedAt, decision);
     return tooling ? withToolCalls(stream) : stream;
   }
 
@@ -281,6 +283,11 @@ export class ModelRunner {
     for (const sequence of this.all) sequence.dispose();
     await this.model.unload();
   }
+}
+
+/** Whether `text` is one special token of the model's vocabulary (a turn marker it was trained on), not text that merely spells it. */
+function isSpecialToken(model: LoadedModel, text: string): boolean {
+  return model.tokenize(text, { special: true }).length === 1 && model.tokenize(text, { special: false }).length > 1;
 }
 
 /** The constraint for a request's tools: calls in the tool-call format (or text, when the model may choose). */

@@ -15,13 +15,20 @@ export interface FakeEngineOptions {
   contextSize?: number;
   /** Milliseconds between tokens, to let concurrent requests interleave. */
   tokenDelayMs?: number;
+  /** Texts that are one token each when tokenized with `special` (default: ChatML's turn markers). */
+  specialTokens?: readonly string[];
+  architecture?: string;
 }
+
+/** Special tokens get ids above every character's. */
+const SPECIAL_BASE = 0x20000;
 
 export class FakeLoadedModel implements LoadedModel {
   readonly engine = 'fake';
   readonly loadMs = 0;
   readonly contextSize: number;
-  readonly info = { path: 'fake.model', architecture: 'fake', trainContextSize: 1 << 16, vocabularySize: 1 << 16, addBosToken: false };
+  readonly info: { path: string; architecture: string; trainContextSize: number; vocabularySize: number; addBosToken: boolean };
+  readonly specialTokens: readonly string[];
   readonly backend = { backend: 'cpu', accelerator: 'cpu' as const, devices: [], reason: 'the fake engine', attempts: [] };
   readonly answer: string;
   readonly tokenDelayMs: number;
@@ -32,14 +39,30 @@ export class FakeLoadedModel implements LoadedModel {
     this.contextSize = options.contextSize ?? 4096;
     this.answer = options.answer ?? 'Hello from the fake engine.';
     this.tokenDelayMs = options.tokenDelayMs ?? 0;
+    this.specialTokens = options.specialTokens ?? ['<|im_start|>', '<|im_end|>'];
+    this.info = { path: 'fake.model', architecture: options.architecture ?? 'fake', trainContextSize: 1 << 16, vocabularySize: 1 << 16, addBosToken: false };
   }
 
-  tokenize(text: string): number[] {
-    return [...text].map((c) => c.charCodeAt(0) + OFFSET);
+  tokenize(text: string, options: { special: boolean } = { special: false }): number[] {
+    const ids: number[] = [];
+    for (let at = 0; at < text.length; ) {
+      const special = options.special ? this.specialTokens.findIndex((s) => text.startsWith(s, at)) : -1;
+      if (special >= 0) {
+        ids.push(SPECIAL_BASE + special);
+        at += this.specialTokens[special]!.length;
+      } else {
+        ids.push(text.charCodeAt(at) + OFFSET);
+        at++;
+      }
+    }
+    return ids;
   }
 
   detokenize(tokens: readonly number[]): string {
-    return tokens.filter((t) => t !== EOG).map((t) => String.fromCharCode(t - OFFSET)).join('');
+    return tokens
+      .filter((t) => t !== EOG)
+      .map((t) => (t >= SPECIAL_BASE ? this.specialTokens[t - SPECIAL_BASE]! : String.fromCharCode(t - OFFSET)))
+      .join('');
   }
 
   isEndOfGeneration(token: number): boolean {

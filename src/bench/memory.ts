@@ -2,14 +2,19 @@
 // resident memory of `onboard serve`'s process tree (the ExecuTorch host included), for several
 // contexts (llama.cpp) and sequence counts (ExecuTorch), each in a fresh process.
 import { cpus } from 'node:os';
+import { configFromEnv, createApp } from '../app/composition.js';
 import { startServeProcess } from './serve-process.js';
 import { watchTreeMemory } from './tree-memory.js';
 
 const MiB = 2 ** 20;
+const PTE = 'smollm2-135m-xnnpack-8da4w';
+// The ExecuTorch rows need the export (`onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml`).
+const exported = Boolean(await createApp(configFromEnv()).cache.find(PTE));
 const cases = [
   ...[512, 2048, 8192].map((ctx) => ({ engine: 'llama.cpp', setting: `ctx ${ctx}`, args: ['--ctx', String(ctx), '--backend', 'cpu'] })),
-  ...[1, 2, 4].map((n) => ({ engine: 'ExecuTorch', setting: `${n} sequence${n > 1 ? 's' : ''}`, args: ['-m', 'smollm2-135m-xnnpack-8da4w', '--parallel', String(n)] })),
+  ...(exported ? [1, 2, 4].map((n) => ({ engine: 'ExecuTorch', setting: `${n} sequence${n > 1 ? 's' : ''}`, args: ['-m', PTE, '--parallel', String(n)] })) : []),
 ];
+if (!exported) console.log(`(ExecuTorch rows skipped: ${PTE} is not exported)`);
 
 console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; model: SmolLM2-135M (Q4_1 GGUF; 8da4w .pte)`);
 console.log('| engine | setting | estimate MiB | measured peak MiB | estimate / peak |');

@@ -23,6 +23,12 @@ async function flipByte(path: string, offset: number): Promise<void> {
   await handle.close();
 }
 
+async function writeByte(path: string, offset: number, char: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  await handle.write(Buffer.from(char, 'latin1'), 0, 1, offset);
+  await handle.close();
+}
+
 /** Every regular file under `dir` (not following links), with its mtime. */
 async function filesUnder(dir: string): Promise<Array<{ path: string; mtimeMs: number; size: number }>> {
   const found: Array<{ path: string; mtimeMs: number; size: number }> = [];
@@ -122,7 +128,8 @@ describe('the sealed format (AES-256-GCM in authenticated chunks)', () => {
     await flipByte(header, 12 + text.indexOf('"plaintextBytes":') + 17);
     await assert.rejects(unsealFile(header, join(dir, 'header.plain'), key), ModelTamperedError);
     const garbled = await sealed('garbled.sealed');
-    await flipByte(garbled, 12 + text.indexOf('"nonce":') + 9);
+    // A letter no hex digit is, and no JSON syntax: an XOR could turn "b" into a quote.
+    await writeByte(garbled, 12 + text.indexOf('"nonce":') + 9, 'z');
     await assert.rejects(openModelBytes(garbled, () => key), (error: unknown) => error instanceof ModelTamperedError && /nonce/.test(error.message));
   });
 

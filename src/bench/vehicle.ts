@@ -22,7 +22,6 @@ console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; ${RUNS} runs each; mod
 async function encryptedLoad(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'onboard-bench-vehicle-'));
   try {
-    const home = createApp(configFromEnv({}, { ...process.env, ONBOARD_OFFLINE: '1' }));
     const keyFile = join(work, 'key');
     await writeFile(keyFile, randomBytes(32).toString('hex'));
     const env = { ...process.env, ONBOARD_CACHE_DIR: join(work, 'cache'), ONBOARD_MODEL_KEY_FILE: keyFile, ONBOARD_OFFLINE: '1' };
@@ -31,7 +30,7 @@ async function encryptedLoad(): Promise<void> {
     console.log('\n| engine | plain load ms (median) | encrypted load ms (median) | ratio |');
     console.log('|---|---:|---:|---:|');
     for (const id of ['smollm2-135m-instruct-q4_1', 'smollm2-135m-xnnpack-8da4w']) {
-      const installed = await home.cache.find(id);
+      const installed = await plainApp.cache.find(id);
       if (!installed) {
         console.log(`| ${id} | not installed | | |`);
         continue;

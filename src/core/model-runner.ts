@@ -83,11 +83,12 @@ export class ModelRunner {
   }
 
   /**
-   * Warm start: prefills what every conversation opening with `system` (none:
-   * the template's own default) shares, up to where the first user message
-   * begins, into a free sequence. The first request then finds it cached, as
-   * a later one would, and the prefill rate is measured before it comes.
-   * Returns how many tokens were prefilled.
+   * Warm start: a one-token answer to a conversation opening with `system`
+   * (none: the template's own default), which leaves what every such
+   * conversation shares, up to where the first user message begins, in a
+   * sequence. The first request then finds it cached, as a later one would,
+   * and the prefill rate is measured before it comes. Returns how many tokens
+   * that shared opening has.
    */
   async warmUp(system?: string): Promise<number> {
     const opening: ChatMessage[] = system ? [{ role: 'system', content: system }] : [];

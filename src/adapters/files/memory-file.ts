@@ -26,10 +26,6 @@ export class MemoryFile {
     return `/proc/${process.pid}/fd/${this.fd}`;
   }
 
-  get size(): number {
-    return this.written;
-  }
-
   static create(dir = process.env.ONBOARD_MEMORY_DIR || '/dev/shm'): MemoryFile {
     let type: number;
     try {

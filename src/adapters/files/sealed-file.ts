@@ -44,27 +44,33 @@ async function writeNewFile(path: string, fill: (handle: FileHandle) => Promise<
 
 /**
  * Encrypts `sourcePath` into `destPath` (a new file, written owner-only).
- * Two passes: the plaintext's sha256 goes in the header, which every chunk
- * authenticates. The caller renames the result into place.
+ * Two passes over the source: the plaintext's sha256 goes in the header, which
+ * every chunk authenticates. The written file's own sha256 is hashed as it is
+ * written (for the cache's manifest). The caller renames the result into place.
  */
-export async function sealFile(sourcePath: string, destPath: string, key: Buffer, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<SealedPrefix> {
+export async function sealFile(sourcePath: string, destPath: string, key: Buffer, chunkBytes = DEFAULT_CHUNK_BYTES): Promise<SealedPrefix & { sealedSha256: string }> {
   const plaintextSha256 = await sha256File(sourcePath);
   const source = await open(sourcePath, 'r');
   try {
     const plaintextBytes = (await source.stat()).size;
     const nonce = randomBytes(8).toString('hex');
     const sealed = encodePrefix({ format: 'onboard-sealed', version: 1, cipher: SEALED_CIPHER, chunkBytes, plaintextBytes, plaintextSha256, nonce, keyCheck: keyCheckOf(key, nonce) });
+    const written = createHash('sha256');
+    const write = (dest: FileHandle, bytes: Buffer) => {
+      written.update(bytes);
+      return dest.write(bytes);
+    };
     await writeNewFile(destPath, async (dest) => {
-      await dest.write(sealed.prefix);
+      await write(dest, sealed.prefix);
       for (let index = 0; index < sealed.chunkCount; index++) {
         const { plainBytes } = chunkPlace(sealed, index);
         const plain = await readAt(source, index * chunkBytes, plainBytes);
         if (plain.length !== plainBytes) throw new Error(`${sourcePath} changed while it was being encrypted`);
         const cipher = createCipheriv(SEALED_CIPHER, key, chunkNonce(sealed, index)).setAAD(chunkAad(sealed, index));
-        await dest.write(Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]));
+        await write(dest, Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]));
       }
     });
-    return sealed;
+    return { ...sealed, sealedSha256: written.digest('hex') };
   } finally {
     await source.close();
   }
@@ -97,9 +103,13 @@ export class SealedReader {
     return this.sealed.header.plaintextBytes;
   }
 
-  /** Chunk `index`, decrypted and authenticated. */
+  /** Chunk `index`, decrypted and authenticated; the last one read is kept for the next small read. */
   async chunk(index: number): Promise<Buffer> {
-    if (this.cached?.index === index) return this.cached.plain;
+    if (this.cached?.index !== index) this.cached = { index, plain: await this.decrypt(index) };
+    return this.cached.plain;
+  }
+
+  private async decrypt(index: number): Promise<Buffer> {
     const { offset, plainBytes } = chunkPlace(this.sealed, index);
     const bytes = await readAt(this.handle, offset, plainBytes + TAG_BYTES);
     const decipher = createDecipheriv(SEALED_CIPHER, this.key, chunkNonce(this.sealed, index)).setAAD(chunkAad(this.sealed, index));
@@ -110,7 +120,6 @@ export class SealedReader {
     } catch {
       throw new ModelTamperedError(this.path, `chunk ${index} of ${this.sealed.chunkCount} fails authentication`, index);
     }
-    this.cached = { index, plain };
     return plain;
   }
 
@@ -134,8 +143,7 @@ export class SealedReader {
   async pipeTo(write: (plain: Buffer) => Promise<void>): Promise<void> {
     const hash = createHash('sha256');
     for (let index = 0; index < this.sealed.chunkCount; index++) {
-      const plain = await this.chunk(index);
-      this.cached = undefined;
+      const plain = await this.decrypt(index);
       hash.update(plain);
       await write(plain);
     }

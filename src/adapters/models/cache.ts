@@ -146,7 +146,7 @@ export class ModelCache {
       const sealed = await sealFile(model.path, temp, key);
       await rename(temp, file);
       const encryption = { format: 'onboard-sealed-1' as const, cipher: 'aes-256-gcm' as const, plaintextSha256: sealed.header.plaintextSha256, plaintextBytes: sealed.header.plaintextBytes, plaintextFile: model.manifest.file };
-      const manifest = { ...model.manifest, file: basename(file), sha256: await sha256File(file), sizeBytes: sealed.sealedBytes, encryption };
+      const manifest = { ...model.manifest, file: basename(file), sha256: sealed.sealedSha256, sizeBytes: sealed.sealedBytes, encryption };
       await this.writeManifest(manifest);
       await removeQuietly(model.path);
       return { manifest, path: file };

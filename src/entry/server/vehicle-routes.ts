@@ -68,10 +68,9 @@ export function registerVehicleRoutes(app: Hono, state: UxRestrictionsState, veh
   app.get('/api/vehicle/ux-restrictions/events', (c) =>
     streamSSE(c, async (sse) => {
       const send = (current: UxRestrictions) => sse.writeSSE({ event: 'restrictions', data: JSON.stringify(current) });
-      let stop = () => {};
       const closed = new Promise<void>((resolve) => sse.onAbort(() => resolve()));
       await send(state.current);
-      stop = state.watch((current) => void send(current).catch(() => {}));
+      const stop = state.watch((current) => void send(current).catch(() => {}));
       // A comment now and then keeps proxies and idle timers from closing a quiet stream.
       const keepAlive = setInterval(() => void sse.write(': keep-alive\n\n').catch(() => {}), 15_000);
       await closed;

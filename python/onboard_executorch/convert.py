@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
-# Architectures whose weights map onto ExecuTorch's Llama transformer.
-SUPPORTED_ARCHITECTURES = ("LlamaForCausalLM",)
+from . import architectures
+
 
 
 class ConvertError(Exception):
@@ -34,7 +34,7 @@ class Converted:
     eos_ids: list
 
 
-def convert(source: dict, work_dir: str) -> Converted:
+def convert(source: dict, work_dir: str, model_class: str = None) -> Converted:
     kind = source["kind"]
     if kind == "gguf":
         config, state_dict, tokenizer = _from_gguf(source["path"], work_dir)
@@ -45,9 +45,12 @@ def convert(source: dict, work_dir: str) -> Converted:
     else:
         raise ConvertError("EXPORT_SOURCE_UNSUPPORTED", f"Unknown source kind {kind}", "Pass a Hugging Face directory, a .gguf file or a Meta .pth checkpoint.")
 
-    _check_architecture(config)
-    params = _params_from_config(config)
-    meta = _hf_to_meta(state_dict, params)
+    family = _family(config, model_class)
+    try:
+        params = family.params(config, state_dict)
+    except (KeyError, ValueError) as error:
+        raise ConvertError("EXPORT_SOURCE_INVALID", f"config.json cannot be read as {family.ARCHITECTURES[0]}: {error}", "Check the checkpoint's config.json against its architecture.") from error
+    meta = family.to_meta(state_dict, params)
 
     checkpoint = os.path.join(work_dir, "checkpoint.pth")
     torch.save(meta, checkpoint)
@@ -93,7 +96,7 @@ def _from_hf_dir(path: str):
         raise ConvertError("EXPORT_SOURCE_INCOMPLETE", f"{path} has no config.json", "Pass a Hugging Face model directory (config.json, *.safetensors, tokenizer.json).")
     with open(config_path) as f:
         config = json.load(f)
-    _check_architecture(config)
+    _family(config, None)
     files = sorted(glob.glob(os.path.join(path, "*.safetensors")))
     if not files:
         raise ConvertError("EXPORT_SOURCE_INCOMPLETE", f"{path} has no .safetensors weights", "Download the model's safetensors files into the directory.")
@@ -121,85 +124,19 @@ def _from_meta(source: dict) -> Converted:
     )
 
 
-def _check_architecture(config: dict) -> None:
-    architectures = config.get("architectures") or []
-    model_type = config.get("model_type")
-    if not any(a in SUPPORTED_ARCHITECTURES for a in architectures) and model_type != "llama":
+def _family(config: dict, model_class):
+    family = architectures.for_config(config)
+    names = config.get("architectures") or config.get("model_type")
+    if family is None:
         raise ConvertError(
             "EXPORT_ARCHITECTURE_UNSUPPORTED",
-            f"Architecture {architectures or model_type} cannot be converted for ExecuTorch's Llama exporter",
-            f"Supported: {', '.join(SUPPORTED_ARCHITECTURES)} (SmolLM2, Llama 3.x). See docs/model-preparation.md.",
+            f"Architecture {names} cannot be converted for ExecuTorch's exporter",
+            f"Supported: {architectures.supported()}. See docs/model-preparation.md.",
         )
-
-
-def _params_from_config(config: dict) -> dict:
-    heads = config["num_attention_heads"]
-    params = {
-        "dim": config["hidden_size"],
-        "n_layers": config["num_hidden_layers"],
-        "n_heads": heads,
-        "n_kv_heads": config.get("num_key_value_heads", heads),
-        "vocab_size": config["vocab_size"],
-        "hidden_dim": config["intermediate_size"],
-        "norm_eps": config.get("rms_norm_eps", 1e-5),
-        "rope_theta": config.get("rope_theta", 10000.0),
-        "use_scaled_rope": False,
-    }
-    head_dim = config.get("head_dim")
-    if head_dim and head_dim != config["hidden_size"] // heads:
-        params["head_dim"] = head_dim
-    scaling = config.get("rope_scaling") or {}
-    if scaling.get("rope_type", scaling.get("type")) == "llama3":
-        params["use_scaled_rope"] = True
-        params["rope_scale_factor"] = int(scaling.get("factor", 8))
-        params["high_freq_factor"] = int(scaling.get("high_freq_factor", 4))
-    return params
-
-
-_LAYER_NAMES = {
-    "self_attn.q_proj.weight": "attention.wq.weight",
-    "self_attn.k_proj.weight": "attention.wk.weight",
-    "self_attn.v_proj.weight": "attention.wv.weight",
-    "self_attn.o_proj.weight": "attention.wo.weight",
-    "mlp.gate_proj.weight": "feed_forward.w1.weight",
-    "mlp.down_proj.weight": "feed_forward.w2.weight",
-    "mlp.up_proj.weight": "feed_forward.w3.weight",
-    "input_layernorm.weight": "attention_norm.weight",
-    "post_attention_layernorm.weight": "ffn_norm.weight",
-}
-
-
-def _hf_to_meta(state_dict: dict, params: dict) -> dict:
-    """Rename Hugging Face Llama weights to Meta's names.
-
-    Hugging Face stores q and k permuted for its rotate-half RoPE; Meta's
-    layout (which ExecuTorch's default RoPE expects) interleaves the pairs,
-    so those two are permuted back.
-    """
-    meta = {}
-    for name, tensor in state_dict.items():
-        tensor = tensor.to(torch.float32)
-        if name == "model.embed_tokens.weight":
-            meta["tok_embeddings.weight"] = tensor
-        elif name == "model.norm.weight":
-            meta["norm.weight"] = tensor
-        elif name == "lm_head.weight":
-            meta["output.weight"] = tensor
-        elif name.startswith("model.layers."):
-            _, _, index, rest = name.split(".", 3)
-            if rest not in _LAYER_NAMES:
-                continue
-            if rest == "self_attn.q_proj.weight":
-                tensor = _unpermute(tensor, params["n_heads"])
-            elif rest == "self_attn.k_proj.weight":
-                tensor = _unpermute(tensor, params["n_kv_heads"])
-            meta[f"layers.{index}.{_LAYER_NAMES[rest]}"] = tensor
-    if "output.weight" not in meta:
-        # Tied embeddings: the output projection shares the embedding matrix.
-        meta["output.weight"] = meta["tok_embeddings.weight"]
-    return meta
-
-
-def _unpermute(weight: torch.Tensor, heads: int) -> torch.Tensor:
-    rows, cols = weight.shape
-    return weight.view(heads, 2, rows // heads // 2, cols).transpose(1, 2).reshape(rows, cols).contiguous()
+    if model_class and model_class not in family.MODEL_CLASSES:
+        raise ConvertError(
+            "EXPORT_ARCHITECTURE_MISMATCH",
+            f"The checkpoint is {names}, but base.model_class is {model_class}",
+            f"Set base.model_class to one of {', '.join(family.MODEL_CLASSES)}.",
+        )
+    return family

@@ -59,7 +59,7 @@ def build_llm_config(job: dict, converted) -> "LlmConfig":  # noqa: F821
 
 def run(job: dict) -> dict:
     events.stage("convert", f"reading {job['source']['kind']} {job['source']['path']}")
-    converted = convert(job["source"], job["work_dir"])
+    converted = convert(job["source"], job["work_dir"], job["model_class"])
 
     events.stage("export", "ExecuTorch LLM exporter: export, quantize, lower, serialize")
     from executorch.examples.models.llama.export_llama_lib import export_llama

@@ -7,8 +7,17 @@ import { MODEL_ID_PATTERN, MODEL_ID_RULE } from './model-id.js';
  * instead of a setting silently ignored after a ten-minute export.
  */
 
-/** Model classes whose checkpoints our converter maps onto ExecuTorch's Llama transformer. */
-export const EXPORT_MODEL_CLASSES = ['smollm2', 'llama3_2', 'llama3_1', 'llama3'] as const;
+/**
+ * ExecuTorch's model classes (its LlmConfig ModelType) whose checkpoints our converter maps onto
+ * its Llama transformer, one family per Hugging Face architecture (python/onboard_executorch/architectures).
+ */
+export const EXPORT_MODEL_CLASSES = [
+  'smollm2', 'llama3_2', 'llama3_1', 'llama3',
+  'qwen2_5_0_5b', 'qwen2_5_1_5b', 'qwen2_5_coder_32b',
+  'qwen3_0_6b', 'qwen3_1_7b', 'qwen3_4b',
+  'phi_4_mini',
+  'lfm2_350m', 'lfm2_700m', 'lfm2_1_2b', 'lfm2_5_350m', 'lfm2_5_1_2b',
+] as const;
 export const EXPORT_QMODES = ['8da4w', 'int8', 'none'] as const;
 export const EXPORT_DTYPES = ['fp32', 'fp16', 'bf16'] as const;
 /** Group sizes the 8da4w kernels accept. */

@@ -51,6 +51,8 @@ interface Source {
 
 /** The Python files an export runs; a change to one of them makes a new export key. */
 const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py', 'kernels.py'];
+/** The package of per-architecture converters, hashed whole: a new family changes the key too. */
+const ARCHITECTURES_DIR = 'architectures';
 const VERIFY_PROMPT = 'The capital of France is';
 const VERIFY_TOKENS = 8;
 
@@ -180,15 +182,15 @@ async function runPythonExport(toolchain: Toolchain, jobPath: string, logPath: s
     });
     let current: string = 'convert';
     let result: PythonResult | undefined;
-    let failure: { code: string; message: string } | undefined;
+    let failure: { code: string; message: string; hint?: string } | undefined;
     const events = createInterface({ input: child.stdio[3] as NodeJS.ReadableStream });
     events.on('line', (line) => {
-      const event = JSON.parse(line) as { type: string; stage?: string; detail?: string; code?: string; message?: string };
+      const event = JSON.parse(line) as { type: string; stage?: string; detail?: string; code?: string; message?: string; hint?: string };
       if (event.type === 'stage' && event.stage) {
         current = event.stage;
         stage(event.stage as ExportStage, event.detail ?? '');
       } else if (event.type === 'result') result = event as unknown as PythonResult;
-      else if (event.type === 'error') failure = { code: event.code ?? 'EXPORT_FAILED', message: event.message ?? '' };
+      else if (event.type === 'error') failure = { code: event.code ?? 'EXPORT_FAILED', message: event.message ?? '', hint: event.hint || undefined };
     });
     const onAbort = () => {
       child.kill('SIGTERM');
@@ -201,8 +203,8 @@ async function runPythonExport(toolchain: Toolchain, jobPath: string, logPath: s
     });
     signal?.removeEventListener('abort', onAbort);
     if (signal?.aborted) throw new CancelledError('Export');
-    if (failure?.code.startsWith('EXPORT_SOURCE') || failure?.code === 'EXPORT_ARCHITECTURE_UNSUPPORTED') {
-      throw new ExportSourceError('the checkpoint', failure.message, 'See docs/model-preparation.md for the supported inputs.');
+    if (failure?.code.startsWith('EXPORT_SOURCE') || failure?.code.startsWith('EXPORT_ARCHITECTURE')) {
+      throw new ExportSourceError('the checkpoint', failure.message, failure.hint ?? 'See docs/model-preparation.md for the supported inputs.');
     }
     if (code !== 0 || !result) {
       const reason = failure?.message ?? `the exporter exited with ${code} and no result`;
@@ -258,7 +260,11 @@ async function computeExportKey(config: ExportConfig, source: Source): Promise<s
   hash.update(JSON.stringify({ ...config, export: { output_name: config.export.output_name } }));
   hash.update(source.sha256);
   hash.update(await readFile(REQUIREMENTS_FILE));
-  for (const file of EXPORT_SCRIPTS) hash.update(await readFile(join(PYTHON_DIR, 'onboard_executorch', file)));
+  const architectures = (await readdir(join(PYTHON_DIR, 'onboard_executorch', ARCHITECTURES_DIR))).filter((name) => name.endsWith('.py')).sort();
+  for (const file of [...EXPORT_SCRIPTS, ...architectures.map((name) => join(ARCHITECTURES_DIR, name))]) {
+    hash.update(file);
+    hash.update(await readFile(join(PYTHON_DIR, 'onboard_executorch', file)));
+  }
   return hash.digest('hex');
 }
 

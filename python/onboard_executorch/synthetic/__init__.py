@@ -1,0 +1,1 @@
+"""Synthetic checkpoints: published architectures with seeded random weights."""

@@ -15,18 +15,19 @@ import sys
 import traceback
 from importlib.metadata import version
 
-from . import events
+from . import architectures, events
 from .convert import ConvertError, convert
 
 _QMODES = {"8da4w": "8da4w", "int8": "int8", "none": None}
 
 
-def build_llm_config(job: dict, converted) -> "LlmConfig":  # noqa: F821
+def build_llm_config(job: dict, converted, family) -> "LlmConfig":  # noqa: F821
     from executorch.extension.llm.export.config.llm_config import DtypeOverride, LlmConfig, ModelType
 
     model, backend, quant = job["model"], job["backend"], job["quantization"]
     config = LlmConfig()
-    config.base.model_class = ModelType(job["model_class"])
+    # A family ExecuTorch does not name exports under the class of the transformer it builds on.
+    config.base.model_class = ModelType(getattr(family, "EXECUTORCH_MODEL_CLASS", job["model_class"]))
     config.base.checkpoint = converted.checkpoint
     config.base.params = converted.params
     config.base.tokenizer_path = converted.tokenizer
@@ -61,10 +62,13 @@ def run(job: dict) -> dict:
     events.stage("convert", f"reading {job['source']['kind']} {job['source']['path']}")
     converted = convert(job["source"], job["work_dir"], job["model_class"])
 
+    family = architectures.for_model_class(job["model_class"])
+    if hasattr(family, "register_modules"):
+        family.register_modules()
     events.stage("export", "ExecuTorch LLM exporter: export, quantize, lower, serialize")
     from executorch.examples.models.llama.export_llama_lib import export_llama
 
-    pte_path = export_llama(build_llm_config(job, converted))
+    pte_path = export_llama(build_llm_config(job, converted, family))
 
     verify_job = job["verify"]
     verification = None

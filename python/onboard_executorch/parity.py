@@ -1,13 +1,14 @@
 """Teacher-forced top-1 agreement between a .pte and Hugging Face transformers.
 
-Usage: python -m onboard_executorch.parity <file.pte> <tokenizer.json> <source.gguf> [text file]
-       python -m onboard_executorch.parity --top1 <file.pte> <tokenizer.json> <source.gguf>
+Usage: python -m onboard_executorch.parity <file.pte> <tokenizer.json> <source> [text file]
+       python -m onboard_executorch.parity --top1 <file.pte> <tokenizer.json> <source>
+         (source: the .gguf or the Hugging Face directory the .pte was exported from)
          (the token ids, and the top-1 per position of the .pte and of transformers, for
          comparing with other engines: `npm run bench:parity`)
 
 Both models see the same tokens. At each position, the .pte (fed one token at
 a time through its KV cache) and transformers (one pass over the whole
-sequence, same weights dequantized from the GGUF) each pick their most likely
+sequence, same weights, dequantized when the source is a GGUF) each pick their most likely
 next token; the figure is the share of positions where they agree. Prints JSON.
 """
 
@@ -28,11 +29,15 @@ DEFAULT_TEXT = (
 )
 
 
-def reference_top1(gguf_path: str, ids: list) -> torch.Tensor:
+def reference_top1(source: str, ids: list) -> torch.Tensor:
+    """transformers' top-1 per position, on a GGUF (dequantized) or a Hugging Face directory."""
     from transformers import AutoModelForCausalLM
 
-    directory, name = os.path.split(os.path.abspath(gguf_path))
-    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
+    if os.path.isdir(source):
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    else:
+        directory, name = os.path.split(os.path.abspath(source))
+        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
     model.eval()
     with torch.no_grad():
         return model(torch.tensor([ids])).logits[0].argmax(-1)

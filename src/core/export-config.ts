@@ -8,16 +8,27 @@ import { MODEL_ID_PATTERN, MODEL_ID_RULE } from './model-id.js';
  */
 
 /**
- * ExecuTorch's model classes (its LlmConfig ModelType) whose checkpoints our converter maps onto
- * its Llama transformer, one family per Hugging Face architecture (python/onboard_executorch/architectures).
+ * The model classes (ExecuTorch's LlmConfig ModelType names) our converter maps onto its Llama
+ * transformer, by architecture family: one module each in python/onboard_executorch/architectures,
+ * whose MODEL_CLASSES this mirrors (a test holds the two together).
  */
-export const EXPORT_MODEL_CLASSES = [
-  'smollm2', 'llama3_2', 'llama3_1', 'llama3',
-  'qwen2_5_0_5b', 'qwen2_5_1_5b', 'qwen2_5_coder_32b',
-  'qwen3_0_6b', 'qwen3_1_7b', 'qwen3_4b',
-  'phi_4_mini',
-  'lfm2_350m', 'lfm2_700m', 'lfm2_1_2b', 'lfm2_5_350m', 'lfm2_5_1_2b',
-] as const;
+export const EXPORT_FAMILIES = {
+  lfm2: ['lfm2_350m', 'lfm2_700m', 'lfm2_1_2b', 'lfm2_5_350m', 'lfm2_5_1_2b'],
+  llama: ['smollm2', 'llama3_2', 'llama3_1', 'llama3'],
+  phi3: ['phi_4_mini'],
+  qwen2: ['qwen2_5_0_5b', 'qwen2_5_1_5b', 'qwen2_5_coder_32b'],
+  qwen3: ['qwen3_0_6b', 'qwen3_1_7b', 'qwen3_4b'],
+} as const;
+export type ExportFamily = keyof typeof EXPORT_FAMILIES;
+type ModelClass = (typeof EXPORT_FAMILIES)[ExportFamily][number];
+/** The Llama family first: the classes most configs use lead the error's list. */
+export const EXPORT_MODEL_CLASSES = [...EXPORT_FAMILIES.llama, ...EXPORT_FAMILIES.qwen2, ...EXPORT_FAMILIES.qwen3, ...EXPORT_FAMILIES.phi3, ...EXPORT_FAMILIES.lfm2] as [ModelClass, ...ModelClass[]];
+
+export function exportFamily(modelClass: string): ExportFamily {
+  const family = (Object.keys(EXPORT_FAMILIES) as ExportFamily[]).find((name) => (EXPORT_FAMILIES[name] as readonly string[]).includes(modelClass));
+  if (!family) throw new Error(`no architecture family has the model class ${modelClass}`);
+  return family;
+}
 export const EXPORT_QMODES = ['8da4w', 'int8', 'none'] as const;
 export const EXPORT_DTYPES = ['fp32', 'fp16', 'bf16'] as const;
 /** Group sizes the 8da4w kernels accept. */

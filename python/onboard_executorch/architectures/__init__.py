@@ -4,12 +4,20 @@ ExecuTorch's `export_llm` builds every decoder it knows (Llama, Qwen, Phi, LFM2.
 from one module, `examples/models/llama`, configured by a params.json; the
 architecture lives in that file's flags and in the weight names. Each module here
 turns one Hugging Face architecture's config.json and state dict into exactly that:
-`params(config, state_dict)` and `to_meta(state_dict, params)`.
+`params(config, state_dict)` and `to_meta(state_dict, params)`. A family whose layers
+ExecuTorch lacks may also define `register_modules()`, called before the export.
 """
 
-from . import lfm2, llama, phi3, qwen2, qwen3
+import importlib
+import pkgutil
 
-FAMILIES = (llama, qwen2, qwen3, phi3, lfm2)
+# Every module here but `common` is one family; found by listing, so adding a family changes
+# no other file (the export key hashes this file, `common` and the family an export uses).
+FAMILIES = tuple(
+    importlib.import_module(f"{__name__}.{module.name}")
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name)
+    if module.name != "common"
+)
 
 
 def for_config(config: dict):

@@ -6,7 +6,7 @@ from .common import LAYER, TOP, base_params, rename
 
 ARCHITECTURES = ("LlamaForCausalLM",)
 MODEL_TYPE = "llama"
-MODEL_CLASSES = ("smollm2", "llama3_2", "llama3_1", "llama3", "llama2", "stories110m")
+MODEL_CLASSES = ("smollm2", "llama3_2", "llama3_1", "llama3")
 
 
 def params(config: dict, state_dict: dict) -> dict:

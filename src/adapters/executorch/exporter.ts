@@ -5,7 +5,7 @@ import { copyFile, mkdir, open, readdir, readFile, rename, stat, writeFile } fro
 import { basename, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CancelledError, ExportFailedError, ExportSourceError } from '../../core/errors.js';
-import { quantizationLabel, type ExportConfig } from '../../core/export-config.js';
+import { exportFamily, quantizationLabel, type ExportConfig } from '../../core/export-config.js';
 import { assertModelId } from '../../core/model-id.js';
 import { readGguf } from '../gguf/reader.js';
 import type { InstalledModel, ModelCache } from '../models/cache.js';
@@ -47,12 +47,14 @@ interface Source {
   params?: string;
   tokenizer?: string;
   sha256: string;
+  /** What a synthetic checkpoint's synthetic.json says (`onboard dev make-checkpoint`). */
+  synthetic?: { shapeOf: string; layers: number; seed: number };
 }
 
 /** The Python files an export runs; a change to one of them makes a new export key. */
 const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py', 'kernels.py'];
-/** The package of per-architecture converters, hashed whole: a new family changes the key too. */
-const ARCHITECTURES_DIR = 'architectures';
+/** Of the per-architecture converters, an export runs the package's own two files and its family's. */
+const ARCHITECTURE_SCRIPTS = (family: string) => ['__init__.py', 'common.py', `${family}.py`].map((name) => join('architectures', name));
 const VERIFY_PROMPT = 'The capital of France is';
 const VERIFY_TOKENS = 8;
 
@@ -140,6 +142,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
       exportDurationSeconds: Math.round((Date.now() - started) / 100) / 10,
       versions: result.versions,
       verification: result.verification ? { prompt: result.verification.prompt, logitsShape: result.verification.logits_shape, continuation: result.verification.continuation } : null,
+      ...(source.synthetic ? { synthetic: source.synthetic } : {}),
       installedAt: new Date().toISOString(),
     };
     await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -216,6 +219,16 @@ async function runPythonExport(toolchain: Toolchain, jobPath: string, logPath: s
   }
 }
 
+async function readSynthetic(path: string): Promise<Source['synthetic']> {
+  let facts: { shape_of?: unknown; layers?: unknown; seed?: unknown } = {};
+  try {
+    facts = JSON.parse(await readFile(path, 'utf8')) as typeof facts;
+  } catch {
+    // Unreadable: still synthetic, as its presence says.
+  }
+  return { shapeOf: String(facts.shape_of ?? 'unknown'), layers: Number(facts.layers) || 0, seed: Number(facts.seed) || 0 };
+}
+
 async function resolveSource(config: ExportConfig, resolver: ModelResolver, signal?: AbortSignal): Promise<Source> {
   const spec = config.base.checkpoint;
   const path = spec.startsWith('model:') ? (await resolver.resolve(assertModelId(spec.slice('model:'.length), 'base.checkpoint model id'), signal)).path : resolve(spec);
@@ -226,7 +239,7 @@ async function resolveSource(config: ExportConfig, resolver: ModelResolver, sign
     const missing = ['config.json', 'tokenizer.json'].filter((f) => !files.includes(f));
     if (!files.some((f) => f.endsWith('.safetensors'))) missing.push('*.safetensors');
     if (missing.length > 0) throw new ExportSourceError(spec, `the directory ${path} lacks ${missing.join(', ')}`, 'A Hugging Face model directory needs config.json, the .safetensors weights and tokenizer.json.');
-    return { kind: 'hf-dir', path, sha256: await hashDirectory(path, files) };
+    return { kind: 'hf-dir', path, sha256: await hashDirectory(path, files), ...(files.includes('synthetic.json') ? { synthetic: await readSynthetic(join(path, 'synthetic.json')) } : {}) };
   }
   const extension = extname(path).toLowerCase();
   if (extension === '.gguf') {
@@ -260,8 +273,7 @@ async function computeExportKey(config: ExportConfig, source: Source): Promise<s
   hash.update(JSON.stringify({ ...config, export: { output_name: config.export.output_name } }));
   hash.update(source.sha256);
   hash.update(await readFile(REQUIREMENTS_FILE));
-  const architectures = (await readdir(join(PYTHON_DIR, 'onboard_executorch', ARCHITECTURES_DIR))).filter((name) => name.endsWith('.py')).sort();
-  for (const file of [...EXPORT_SCRIPTS, ...architectures.map((name) => join(ARCHITECTURES_DIR, name))]) {
+  for (const file of [...EXPORT_SCRIPTS, ...ARCHITECTURE_SCRIPTS(exportFamily(config.base.model_class))]) {
     hash.update(file);
     hash.update(await readFile(join(PYTHON_DIR, 'onboard_executorch', file)));
   }

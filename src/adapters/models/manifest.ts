@@ -64,6 +64,8 @@ export const pteManifestSchema = z.object({
   exportDurationSeconds: z.number(),
   versions: z.record(z.string(), z.string()),
   verification: z.object({ prompt: z.string(), logitsShape: z.array(z.number().int()), continuation: z.string() }).nullable(),
+  /** Set when the source was a synthetic checkpoint (`onboard dev make-checkpoint`): random weights, meaningless answers. */
+  synthetic: z.object({ shapeOf: z.string(), layers: z.number().int(), seed: z.number().int() }).optional(),
   encryption,
   installedAt: z.string(),
 });

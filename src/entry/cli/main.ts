@@ -13,7 +13,14 @@ import { registerExport } from './commands/export.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerSetup } from './commands/setup.js';
 import { registerData } from './commands/data.js';
+import { registerDev } from './commands/dev.js';
 import { registerBundle } from './commands/bundle.js';
+
+// A reader that stops early (`onboard run --help | head`) closes the pipe: that ends the output, it is not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 const program = new Command()
   .name('onboard')
@@ -77,6 +84,7 @@ registerSetup(program);
 registerExport(program, getApp);
 registerInspect(program, getApp);
 registerData(program);
+registerDev(program);
 registerBundle(program, getApp);
 
 try {

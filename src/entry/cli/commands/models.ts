@@ -95,5 +95,6 @@ export function registerModels(program: Command, app: () => App): void {
 function describeManifest(m: Manifest): string {
   const head = `${m.id}  ${formatBytes(m.sizeBytes)}  ${m.format} ${m.quantization}${m.encryption ? '  encrypted' : ''}`;
   if (m.format === 'gguf') return `${head}  llama.cpp on ${AUTO_ORDER.join(', ').replace(/, (\w+)$/, ' or $1')}  ${m.architecture}  ctx ${m.contextLength}  from ${m.source.kind}`;
-  return `${head}  executorch on ${m.backends.join(' + ') || 'portable kernels'}  seq ${m.maxSeqLength}  exported from ${m.source.location}`;
+  const synthetic = m.synthetic ? `  SYNTHETIC (random weights, ${m.synthetic.layers} layers in the shape of ${m.synthetic.shapeOf})` : '';
+  return `${head}  executorch on ${m.backends.join(' + ') || 'portable kernels'}  seq ${m.maxSeqLength}  exported from ${m.source.location}${synthetic}`;
 }

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { makeSyntheticCheckpoint, SYNTHETIC_ARCHITECTURES } from '../../../adapters/executorch/synthetic-checkpoint.js';
+import { ensureToolchain } from '../../../adapters/executorch/toolchain.js';
+import { InvalidOptionError } from '../../../core/errors.js';
+import { out, err } from '../terminal.js';
+
+function wholeNumber(option: string) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidOptionError(option, `"${value}" is not a whole number`);
+    return Number(value);
+  };
+}
+
+export function registerDev(program: Command): void {
+  const dev = program.command('dev').description('Tools for developing and testing onboard itself');
+  dev
+    .command('make-checkpoint')
+    .description('Write a SYNTHETIC Hugging Face checkpoint: a published architecture\'s configuration with seeded random weights and a tokenizer of its kind (runs like the real model; its answers mean nothing)')
+    .requiredOption('--arch <name>', `architecture: ${SYNTHETIC_ARCHITECTURES.join(', ')}`)
+    .requiredOption('--out <dir>', 'the directory to write (config.json, model.safetensors, tokenizer.json, synthetic.json)')
+    .option('--layers <n>', 'fewer layers than the published model', wholeNumber('--layers'))
+    .option('--vocab <n>', 'a smaller vocabulary than the published model\'s', wholeNumber('--vocab'))
+    .option('--seed <n>', 'the random seed (default 0)', wholeNumber('--seed'))
+    .option('--json', 'print what was written as JSON')
+    .action(async (flags: { arch: string; out: string; layers?: number; vocab?: number; seed?: number; json?: boolean }) => {
+      const toolchain = await ensureToolchain((line) => err(`  ${line}\n`));
+      const made = await makeSyntheticCheckpoint(toolchain, flags);
+      if (flags.json) {
+        out(`${JSON.stringify(made, null, 2)}\n`);
+        return;
+      }
+      out(`wrote a SYNTHETIC ${made.architecture} checkpoint (random weights in the shape of ${made.shape_of}) to ${made.path}\n`);
+      out(`  ${made.layers} layers, vocabulary ${made.vocab_size}, ${(made.parameters / 1e6).toFixed(1)} M parameters, seed ${made.seed}\n`);
+      out(`  export it with base.model_class: ${made.model_class}\n`);
+    });
+}

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { makeSyntheticCheckpoint, SYNTHETIC_ARCHITECTURES } from '../../../adapters/executorch/synthetic-checkpoint.js';
-import { ensureToolchain } from '../../../adapters/executorch/toolchain.js';
+import { makeSynthetic, SYNTHETIC_ARCHITECTURES } from '../../../app/synthetic-checkpoint.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { out, err } from '../terminal.js';
 
@@ -23,8 +22,7 @@ export function registerDev(program: Command): void {
     .option('--seed <n>', 'the random seed (default 0)', wholeNumber('--seed'))
     .option('--json', 'print what was written as JSON')
     .action(async (flags: { arch: string; out: string; layers?: number; vocab?: number; seed?: number; json?: boolean }) => {
-      const toolchain = await ensureToolchain((line) => err(`  ${line}\n`));
-      const made = await makeSyntheticCheckpoint(toolchain, flags);
+      const made = await makeSynthetic(flags, (line) => err(`  ${line}\n`));
       if (flags.json) {
         out(`${JSON.stringify(made, null, 2)}\n`);
         return;

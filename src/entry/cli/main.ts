@@ -67,7 +67,7 @@ Environment:
 Exit codes: 0 ok, 1 bug, 2 bad option, 3 model file problem, 4 fetch failed,
 5 backend unavailable, 6 not enough memory, 7 prompt too long, 8 engine failed,
 9 queue full, 10 bad export config or source, 11 export backend, toolchain or
-runtime missing, 12 export failed, 13 conversation database unusable, 14 address in
+runtime missing, 12 export (or synthetic checkpoint) failed, 13 conversation database unusable, 14 address in
 use, 15 device too hot (a thermal zone at its critical trip point), 130 cancelled.
 Model keys: 2 when missing, invalid or wrong; 3 when an encrypted file was altered.`,
   );

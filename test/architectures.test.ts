@@ -34,6 +34,7 @@ const ARCHITECTURES = [
   { arch: 'qwen3', config: 'qwen3-0.6b-xnnpack-8da4w.yaml' },
   { arch: 'phi_4_mini', config: 'phi-4-mini-instruct-xnnpack-8da4w.yaml' },
   { arch: 'lfm2', config: 'lfm2-350m-xnnpack-8da4w.yaml' },
+  { arch: 'motif', config: 'motif-2.6b-xnnpack-8da4w.yaml' },
 ] as const;
 
 let scratch: string;

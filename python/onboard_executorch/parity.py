@@ -29,10 +29,21 @@ DEFAULT_TEXT = (
 )
 
 
+def _model_type(directory: str) -> str:
+    with open(os.path.join(directory, "config.json")) as f:
+        return json.load(f).get("model_type", "")
+
+
 def reference_top1(source: str, ids: list) -> torch.Tensor:
     """transformers' top-1 per position, on a GGUF (dequantized) or a Hugging Face directory."""
     from transformers import AutoModelForCausalLM
 
+    if os.path.isdir(source) and _model_type(source) == "motif":
+        # transformers has no Motif: the reference is our eager module (architectures/motif/reference.py).
+        from .architectures.motif.reference import MotifForCausalLM
+
+        with torch.no_grad():
+            return MotifForCausalLM.from_directory(source)(torch.tensor([ids]))[0].argmax(-1)
     if os.path.isdir(source):
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
     else:

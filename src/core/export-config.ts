@@ -15,6 +15,7 @@ import { MODEL_ID_PATTERN, MODEL_ID_RULE } from './model-id.js';
 export const EXPORT_FAMILIES = {
   lfm2: ['lfm2_350m', 'lfm2_700m', 'lfm2_1_2b', 'lfm2_5_350m', 'lfm2_5_1_2b'],
   llama: ['smollm2', 'llama3_2', 'llama3_1', 'llama3'],
+  motif: ['motif_2_6b'],
   phi3: ['phi_4_mini'],
   qwen2: ['qwen2_5_0_5b', 'qwen2_5_1_5b', 'qwen2_5_coder_32b'],
   qwen3: ['qwen3_0_6b', 'qwen3_1_7b', 'qwen3_4b'],
@@ -22,7 +23,7 @@ export const EXPORT_FAMILIES = {
 export type ExportFamily = keyof typeof EXPORT_FAMILIES;
 type ModelClass = (typeof EXPORT_FAMILIES)[ExportFamily][number];
 /** The Llama family first: the classes most configs use lead the error's list. */
-export const EXPORT_MODEL_CLASSES = [...EXPORT_FAMILIES.llama, ...EXPORT_FAMILIES.qwen2, ...EXPORT_FAMILIES.qwen3, ...EXPORT_FAMILIES.phi3, ...EXPORT_FAMILIES.lfm2] as [ModelClass, ...ModelClass[]];
+export const EXPORT_MODEL_CLASSES = [...EXPORT_FAMILIES.llama, ...EXPORT_FAMILIES.qwen2, ...EXPORT_FAMILIES.qwen3, ...EXPORT_FAMILIES.phi3, ...EXPORT_FAMILIES.lfm2, ...EXPORT_FAMILIES.motif] as [ModelClass, ...ModelClass[]];
 
 export function exportFamily(modelClass: string): ExportFamily {
   const family = (Object.keys(EXPORT_FAMILIES) as ExportFamily[]).find((name) => (EXPORT_FAMILIES[name] as readonly string[]).includes(modelClass));

@@ -37,8 +37,28 @@ def vary_flat_parameters(network) -> None:
                 continue
             if name.endswith("bias"):
                 parameter.normal_(0.0, 0.1)
+            elif "lambda_" in name:
+                continue  # Motif's differential-attention lambdas start random already
             else:
                 parameter.copy_(1.0 + 0.2 * torch.randn_like(parameter))
+
+
+def _motif(raw: dict, out_dir: str):
+    """transformers has no Motif: our reference module makes and saves it, under the published names."""
+    import torch
+
+    from ..architectures.motif.reference import MotifForCausalLM
+
+    network = MotifForCausalLM(raw)
+    with torch.no_grad():
+        for parameter in network.parameters():
+            if parameter.dim() == 2:
+                parameter.normal_(0.0, raw["initializer_range"])
+    vary_flat_parameters(network)
+    network.save(out_dir)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(raw, f, indent=2)
+    return network
 
 
 def make(arch: str, out_dir: str, layers=None, vocab=None, seed: int = 0) -> dict:
@@ -61,12 +81,15 @@ def make(arch: str, out_dir: str, layers=None, vocab=None, seed: int = 0) -> dic
     if spec.get("pad"):
         raw["pad_token_id"] = ids[spec["pad"]]
 
-    config = AutoConfig.for_model(raw.pop("model_type"), **{k: v for k, v in raw.items() if k != "architectures"})
-    config.architectures = raw["architectures"]
     torch.manual_seed(seed)
-    network = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    vary_flat_parameters(network)
-    network.save_pretrained(out_dir, safe_serialization=True)
+    if raw["model_type"] == "motif":
+        network = _motif(raw, out_dir)
+    else:
+        config = AutoConfig.for_model(raw.pop("model_type"), **{k: v for k, v in raw.items() if k != "architectures"})
+        config.architectures = raw["architectures"]
+        network = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        vary_flat_parameters(network)
+        network.save_pretrained(out_dir, safe_serialization=True)
 
     parameters = sum(p.numel() for p in network.parameters())
     facts = {
@@ -74,8 +97,8 @@ def make(arch: str, out_dir: str, layers=None, vocab=None, seed: int = 0) -> dic
         "architecture": arch,
         "shape_of": model["published"],
         "model_class": model["model_class"],
-        "layers": config.num_hidden_layers,
-        "vocab_size": config.vocab_size,
+        "layers": raw["num_hidden_layers"],
+        "vocab_size": raw["vocab_size"],
         "parameters": parameters,
         "seed": seed,
         "note": "Random weights in a published model's shape: it runs like the real model and says nothing useful.",

@@ -123,4 +123,20 @@ MODELS = {
             "chat_template": "{{- bos_token }}" + _CHATML,
         },
     },
+    "motif": {
+        "published": "Motif-Technologies/Motif-2.6B",
+        "model_class": "motif_2_6b",
+        # From the technical report (arXiv:2508.09148) and public reference implementations; the
+        # released config.json cannot be fetched here. 2048 x 32 layers, tied embeddings: 2.6 B.
+        "config": {
+            "architectures": ["MotifForCausalLM"], "model_type": "motif", "hidden_size": 2048, "intermediate_size": 8192,
+            "num_hidden_layers": 32, "num_attention_heads": 16, "num_key_value_heads": 16, "hidden_act": "poly_norm",
+            "rms_norm_eps": 1e-06, "attn_rms_norm_eps": 1e-05, "rope_theta": 500000.0, "max_position_embeddings": 16384,
+            "tie_word_embeddings": True, "vocab_size": 219520, "initializer_range": 0.02,
+        },
+        "tokenizer": {
+            "split": "llama3", "specials_first": False, "special_tokens": ["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+            "eos": ["<|im_end|>", "<|endoftext|>"], "pad": "<|endoftext|>", "chat_template": _CHATML,
+        },
+    },
 }

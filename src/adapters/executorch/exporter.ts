@@ -53,8 +53,16 @@ interface Source {
 
 /** The Python files an export runs; a change to one of them makes a new export key. */
 const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py', 'kernels.py'];
-/** Of the per-architecture converters, an export runs the package's own two files and its family's. */
-const ARCHITECTURE_SCRIPTS = (family: string) => ['__init__.py', 'common.py', `${family}.py`].map((name) => join('architectures', name));
+/**
+ * Of the per-architecture converters, an export runs the package's own two files and its family's:
+ * a module, or a package (a family with modules of its own, such as Motif's) whose files all count.
+ */
+async function architectureScripts(family: string): Promise<string[]> {
+  const dir = join(PYTHON_DIR, 'onboard_executorch', 'architectures');
+  const own = await readdir(join(dir, family)).catch(() => undefined);
+  const familyFiles = own ? own.filter((name) => name.endsWith('.py')).sort().map((name) => join(family, name)) : [`${family}.py`];
+  return ['__init__.py', 'common.py', ...familyFiles].map((name) => join('architectures', name));
+}
 const VERIFY_PROMPT = 'The capital of France is';
 const VERIFY_TOKENS = 8;
 
@@ -273,7 +281,7 @@ async function computeExportKey(config: ExportConfig, source: Source): Promise<s
   hash.update(JSON.stringify({ ...config, export: { output_name: config.export.output_name } }));
   hash.update(source.sha256);
   hash.update(await readFile(REQUIREMENTS_FILE));
-  for (const file of [...EXPORT_SCRIPTS, ...ARCHITECTURE_SCRIPTS(exportFamily(config.base.model_class))]) {
+  for (const file of [...EXPORT_SCRIPTS, ...(await architectureScripts(exportFamily(config.base.model_class)))]) {
     hash.update(file);
     hash.update(await readFile(join(PYTHON_DIR, 'onboard_executorch', file)));
   }

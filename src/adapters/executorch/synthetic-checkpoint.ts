@@ -3,7 +3,7 @@ import { InvalidOptionError, OnboardError } from '../../core/errors.js';
 import { PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
 
 /** The architectures the synthetic checkpoint maker knows (python/onboard_executorch/synthetic/published.py). */
-export const SYNTHETIC_ARCHITECTURES = ['llama3_2', 'smollm2', 'qwen2_5', 'qwen3', 'phi_4_mini', 'lfm2'] as const;
+export const SYNTHETIC_ARCHITECTURES = ['llama3_2', 'smollm2', 'qwen2_5', 'qwen3', 'phi_4_mini', 'lfm2', 'motif'] as const;
 export type SyntheticArchitecture = (typeof SYNTHETIC_ARCHITECTURES)[number];
 
 export interface SyntheticRequest {

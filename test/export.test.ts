@@ -137,15 +137,16 @@ describe('onboard export: config and input errors, before any slow step', () => 
   });
 
   it('an unsupported architecture in a Hugging Face directory is named by the converter, and nothing is installed', async () => {
-    const dir = join(scratch, 'motif');
+    const dir = join(scratch, 'gpt-neox');
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ architectures: ['Motif2ForCausalLM'], model_type: 'motif' }));
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ architectures: ['GPTNeoXForCausalLM'], model_type: 'gpt_neox' }));
     await writeFile(join(dir, 'tokenizer.json'), '{}');
     await writeFile(join(dir, 'model.safetensors'), 'x');
-    const config = await writeConfig('motif.yaml', VALID.replace('model:smollm2-135m-instruct-q4_1', dir).replace('test-never-exported', 'test-motif'));
+    const config = await writeConfig('gpt-neox.yaml', VALID.replace('model:smollm2-135m-instruct-q4_1', dir).replace('test-never-exported', 'test-gpt-neox'));
     const result = await runCli(['export', '--config', config], { timeoutMs: 300_000 });
     assert.equal(result.code, 10, result.stderr);
-    assert.match(result.stderr, /Motif2ForCausalLM.*cannot be converted/);
+    assert.match(result.stderr, /GPTNeoXForCausalLM.*cannot be converted/);
+    assert.match(result.stderr, /Supported: .*LlamaForCausalLM.*MotifForCausalLM/);
     assert.deepEqual(await exportDirsLeft(), []);
   });
 });

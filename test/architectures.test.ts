@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
+import { configFromEnv } from '../src/app/composition.js';
 import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import type { SyntheticCheckpoint } from '../src/adapters/executorch/synthetic-checkpoint.js';
 import { venvDir } from '../src/adapters/executorch/toolchain.js';
@@ -67,7 +68,10 @@ for (const { arch, config } of ARCHITECTURES) {
     let pte: string;
 
     before(async () => {
-      const made = await runCli(['dev', 'make-checkpoint', '--arch', arch, '--layers', String(LAYERS), '--vocab', String(VOCAB), '--out', join(scratch, arch), '--json']);
+      // A fixed place, outside the repo: the export key includes the checkpoint's path, so a new
+      // temporary folder each run would export again. The maker writes the same bytes every time.
+      const out = join(configFromEnv().cacheDir, 'synthetic', `test-${arch}-l${LAYERS}-v${VOCAB}`);
+      const made = await runCli(['dev', 'make-checkpoint', '--arch', arch, '--layers', String(LAYERS), '--vocab', String(VOCAB), '--out', out, '--json']);
       assert.equal(made.code, 0, made.stderr);
       checkpoint = JSON.parse(made.stdout) as SyntheticCheckpoint;
 

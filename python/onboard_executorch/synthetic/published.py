@@ -111,7 +111,7 @@ MODELS = {
         "model_class": "lfm2_350m",
         "config": {
             "architectures": ["Lfm2ForCausalLM"], "model_type": "lfm2", "hidden_size": 1024, "intermediate_size": 6656,
-            "block_auto_adjust_ff_dim": True, "block_ffn_dim_multiplier": 1.0, "block_multiple_of": 256,
+            "block_dim": 1024, "block_ff_dim": 6656, "conv_dim": 1024, "block_auto_adjust_ff_dim": True, "block_ffn_dim_multiplier": 1.0, "block_multiple_of": 256,
             "num_hidden_layers": 16, "num_attention_heads": 16, "num_key_value_heads": 8, "norm_eps": 1e-05,
             "conv_L_cache": 3, "conv_bias": False, "layer_types": _LFM2_LAYERS, "rope_theta": 1000000.0,
             "max_position_embeddings": 128000, "tie_embedding": True, "vocab_size": 65536, "initializer_range": 0.02,

@@ -30,10 +30,10 @@ export interface SyntheticCheckpoint {
   path: string;
 }
 
-/** Raised when the Python maker fails; its last lines say why. */
+/** Raised when making a synthetic checkpoint, or its GGUF, fails in Python; its last lines say why. */
 export class SyntheticCheckpointError extends OnboardError {
-  constructor(reason: string) {
-    super('SYNTHETIC_CHECKPOINT_FAILED', `Could not make the synthetic checkpoint: ${reason}`, 'Run `onboard doctor` to check the ExecuTorch toolchain.', { reason });
+  constructor(what: string, reason: string) {
+    super('SYNTHETIC_CHECKPOINT_FAILED', `Could not ${what}: ${reason}`, 'Run `onboard doctor` to check the ExecuTorch toolchain.', { what, reason });
   }
 }
 
@@ -69,6 +69,6 @@ export async function makeSyntheticCheckpoint(toolchain: Toolchain, request: Syn
     child.on('close', resolve);
   });
   const last = stdout.trim().split('\n').at(-1) ?? '';
-  if (code !== 0 || !last.startsWith('{')) throw new SyntheticCheckpointError(stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${code}`);
+  if (code !== 0 || !last.startsWith('{')) throw new SyntheticCheckpointError('make the synthetic checkpoint', stderr.trim().split('\n').slice(-3).join(' | ') || `exit ${code}`);
   return JSON.parse(last) as SyntheticCheckpoint;
 }

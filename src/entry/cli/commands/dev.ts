@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { makeSynthetic, SYNTHETIC_ARCHITECTURES } from '../../../app/synthetic-checkpoint.js';
+import { GGUF_TYPES, makeSynthetic, SYNTHETIC_ARCHITECTURES, syntheticGguf } from '../../../app/synthetic-checkpoint.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { out, err } from '../terminal.js';
 
@@ -30,5 +30,15 @@ export function registerDev(program: Command): void {
       out(`wrote a SYNTHETIC ${made.architecture} checkpoint (random weights in the shape of ${made.shape_of}) to ${made.path}\n`);
       out(`  ${made.layers} layers, vocabulary ${made.vocab_size}, ${(made.parameters / 1e6).toFixed(1)} M parameters, seed ${made.seed}\n`);
       out(`  export it with base.model_class: ${made.model_class}\n`);
+    });
+  dev
+    .command('to-gguf')
+    .description('Convert a SYNTHETIC checkpoint to a GGUF for the llama.cpp engine, with llama.cpp\'s own convert_hf_to_gguf.py (fetched once from the llama-cpp-python source distribution on PyPI)')
+    .requiredOption('--checkpoint <dir>', 'a directory `onboard dev make-checkpoint` wrote')
+    .requiredOption('--out <file.gguf>', 'the GGUF to write (whole or not at all)')
+    .option('--type <type>', `tensor type: ${GGUF_TYPES.join(', ')}`, 'q8_0')
+    .action(async (flags: { checkpoint: string; out: string; type: string }) => {
+      const written = await syntheticGguf(flags, (line) => err(`  ${line}\n`));
+      out(`wrote ${written} (SYNTHETIC: random weights)\n`);
     });
 }

@@ -151,11 +151,11 @@ for (const { arch, config } of ARCHITECTURES) {
       assert.ok(ids.length >= 90, `${ids.length} positions`);
       // Random weights still pick varied tokens: agreement on a constant answer would prove little.
       assert.ok(new Set(transformers).size >= 10, `transformers picked only ${new Set(transformers).size} distinct tokens`);
-      const agreement = (tops: number[]) => tops.filter((token, i) => token === transformers[i]).length / ids.length;
+      const agreeing = (tops: number[]) => tops.filter((token, i) => token === transformers[i]).length;
+      const agreement = (tops: number[]) => agreeing(tops) / ids.length;
       assert.ok(agreement(python_) >= 0.99, `python runtime: top-1 agreement ${agreement(python_)}`);
       const native = await nativeTop1(pte, ids);
       assert.ok(agreement(native) >= 0.99, `native runtime: top-1 agreement ${agreement(native)}`);
-      const agreeing = (tops: number[]) => tops.filter((token, i) => token === transformers[i]).length;
       t.diagnostic(`${arch} parity: python ${agreeing(python_)}/${ids.length}, native ${agreeing(native)}/${ids.length}, ${new Set(transformers).size} distinct reference tokens`);
     });
   });

@@ -8,7 +8,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { configFromEnv, createApp } from '../app/composition.js';
-import { BENCH_PROMPT, median } from './measure.js';
+import { BENCH_PROMPT, median, type RunResult } from './measure.js';
 import { watchTreeMemory } from './tree-memory.js';
 
 const MiB = 2 ** 20;
@@ -16,16 +16,8 @@ const RUNS = 3;
 const MAX_TOKENS = 64;
 const CLI = join(import.meta.dirname, '../entry/cli/main.js');
 
-interface Stats {
-  modelLoadMs: number;
-  timeToFirstTokenMs: number;
-  promptTokens: number;
-  prefillTokensPerSecond: number;
-  decodeTokens: number;
-  decodeTokensPerSecond: number;
-}
-
-type Run = Stats & { peakTreeBytes: number };
+/** `onboard run --json`'s stats, and the process tree's peak resident memory. */
+type Run = RunResult & { modelLoadMs: number; peakTreeBytes: number };
 
 async function runOnce(model: string): Promise<Run> {
   const child = spawn(process.execPath, [CLI, 'run', '--model', model, '--json', '--offline', '--temperature', '0', '--max-tokens', String(MAX_TOKENS), BENCH_PROMPT], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,7 +29,7 @@ async function runOnce(model: string): Promise<Run> {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   const peakTreeBytes = watch.stop();
   if (code !== 0) throw new Error(`onboard run --model ${model} exited ${code}: ${stderr.slice(-500)}`);
-  return { ...(JSON.parse(stdout) as { stats: Stats }).stats, peakTreeBytes };
+  return { ...(JSON.parse(stdout) as { stats: RunResult & { modelLoadMs: number } }).stats, peakTreeBytes };
 }
 
 const config = configFromEnv();

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { InvalidOptionError } from '../../core/errors.js';
+import { CommandFailedError, runCommand } from '../system/run-command.js';
 import { SyntheticCheckpointError } from './synthetic-checkpoint.js';
 import { PYTHON_DIR, pythonEnv, type Toolchain } from './toolchain.js';
 
@@ -13,17 +13,15 @@ const MISTRAL_COMMON = 'mistral-common==1.8.3';
 /** What the converter writes itself; Q4 types need llama-quantize, which no registry ships. */
 export const GGUF_TYPES = ['f32', 'f16', 'bf16', 'q8_0'] as const;
 
-function run(python: string, args: string[], log: (line: string) => void, cwd?: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { cwd, env: pythonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
-    const keep = (chunk: Buffer) => (tail = (tail + chunk.toString()).slice(-2000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new SyntheticCheckpointError('convert to GGUF', `${args.slice(0, 3).join(' ')} exited ${code}: ${tail.trim().split('\n').slice(-3).join(' | ')}`))));
-    log(`${args.slice(0, 4).join(' ')} ...`);
-  });
+/** One step, through the shared command runner; a failure says which step and how its output ended. */
+async function step(what: string, command: string, args: string[], log: (line: string) => void, cwd?: string): Promise<void> {
+  log(`${basename(command)} ${args.slice(0, 3).join(' ')} ...`);
+  try {
+    await runCommand(command, args, { env: pythonEnv(), ...(cwd ? { cwd } : {}) });
+  } catch (error) {
+    const tail = error instanceof CommandFailedError ? error.tail.trim().split('\n').slice(-3).join(' | ') : '';
+    throw new SyntheticCheckpointError(what, `${(error as Error).message}${tail ? `: ${tail}` : ''}`);
+  }
 }
 
 /** Fetches the converter into `<tools>` once (pip download of the sdist, two folders of it kept). */
@@ -31,17 +29,12 @@ async function ensureConverter(toolchain: Toolchain, tools: string, log: (line: 
   const source = join(tools, `llama_cpp_python-${CONVERTER.version}`);
   const converter = join(source, 'vendor/llama.cpp');
   if (!existsSync(join(converter, 'convert_hf_to_gguf.py'))) {
-    await run(toolchain.python, ['-m', 'pip', 'download', '--no-deps', '--no-binary', ':all:', `${CONVERTER.package}==${CONVERTER.version}`, '-d', tools], log);
-    const archive = join(tools, `llama_cpp_python-${CONVERTER.version}.tar.gz`);
+    await step('fetch the GGUF converter', toolchain.python, ['-m', 'pip', 'download', '--no-deps', '--no-binary', ':all:', `${CONVERTER.package}==${CONVERTER.version}`, '-d', tools], log);
     const inner = `llama_cpp_python-${CONVERTER.version}/vendor/llama.cpp`;
-    await new Promise<void>((resolve, reject) => {
-      const tar = spawn('tar', ['xzf', archive, '-C', tools, `${inner}/convert_hf_to_gguf.py`, `${inner}/gguf-py`], { stdio: 'ignore' });
-      tar.on('error', reject);
-      tar.on('close', (code) => (code === 0 ? resolve() : reject(new SyntheticCheckpointError('fetch the GGUF converter', `tar exited ${code} unpacking ${archive}`))));
-    });
+    await step('fetch the GGUF converter', 'tar', ['xzf', join(tools, `llama_cpp_python-${CONVERTER.version}.tar.gz`), '-C', tools, `${inner}/convert_hf_to_gguf.py`, `${inner}/gguf-py`], log);
   }
   const deps = join(tools, 'gguf-deps');
-  if (!existsSync(join(deps, 'mistral_common'))) await run(toolchain.python, ['-m', 'pip', 'install', '--target', deps, MISTRAL_COMMON], log);
+  if (!existsSync(join(deps, 'mistral_common'))) await step('fetch the GGUF converter', toolchain.python, ['-m', 'pip', 'install', '--target', deps, MISTRAL_COMMON], log);
   return { converter, deps };
 }
 
@@ -52,7 +45,7 @@ export async function syntheticToGguf(toolchain: Toolchain, request: { checkpoin
   const { converter, deps } = await ensureConverter(toolchain, request.toolsDir, log);
   const part = `${request.out}.part`;
   try {
-    await run(toolchain.python, ['-m', 'onboard_executorch.synthetic.gguf', converter, deps, request.checkpoint, part, request.type], log, PYTHON_DIR);
+    await step('convert to GGUF', toolchain.python, ['-m', 'onboard_executorch.synthetic.gguf', converter, deps, request.checkpoint, part, request.type], log, PYTHON_DIR);
     await rename(part, request.out);
   } finally {
     await rm(part, { force: true });

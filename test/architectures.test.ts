@@ -6,13 +6,12 @@
 // nothing useful, so no test looks at what the answers say.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
-import { configFromEnv } from '../src/app/composition.js';
 import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import type { SyntheticCheckpoint } from '../src/adapters/executorch/synthetic-checkpoint.js';
 import { venvDir } from '../src/adapters/executorch/toolchain.js';
@@ -23,10 +22,10 @@ import { ChatSession } from '../src/core/chat-session.js';
 import { EXPORT_FAMILIES, exportFamily } from '../src/core/export-config.js';
 import { ModelRunner } from '../src/core/model-runner.js';
 import { repoRoot, runCli } from './helpers.js';
+import { EXPORT_TIMEOUT_MS, SYNTHETIC_LAYERS, SYNTHETIC_VOCAB, syntheticExport, type SyntheticExport } from './synthetic-export.js';
 
-const EXPORT_TIMEOUT_MS = 20 * 60_000;
-const LAYERS = 2;
-const VOCAB = 1024;
+const LAYERS = SYNTHETIC_LAYERS;
+const VOCAB = SYNTHETIC_VOCAB;
 
 /** Each architecture, with the shipped config for its published model. */
 const ARCHITECTURES = [
@@ -68,30 +67,12 @@ for (const { arch, config } of ARCHITECTURES) {
     let pte: string;
 
     before(async () => {
-      // A fixed place, outside the repo: the export key includes the checkpoint's path, so a new
-      // temporary folder each run would export again. The maker writes the same bytes every time.
-      const out = join(configFromEnv().cacheDir, 'synthetic', `test-${arch}-l${LAYERS}-v${VOCAB}`);
-      const made = await runCli(['dev', 'make-checkpoint', '--arch', arch, '--layers', String(LAYERS), '--vocab', String(VOCAB), '--out', out, '--json']);
-      assert.equal(made.code, 0, made.stderr);
-      checkpoint = JSON.parse(made.stdout) as SyntheticCheckpoint;
-
-      // The shipped config for the published model, with this checkpoint, in fp32 for parity.
+      let manifest: SyntheticExport['manifest'];
+      ({ checkpoint, pte, manifest } = await syntheticExport(arch, scratch));
       const shipped = parseYaml(await readFile(join(repoRoot, 'configs', config), 'utf8')) as { base: { model_class: string } };
       assert.equal(shipped.base.model_class, checkpoint.model_class, 'the shipped config names the class the checkpoint maker gives');
-      const fp32 = join(scratch, `${arch}.yaml`);
-      await writeFile(
-        fp32,
-        `base: {model_class: ${checkpoint.model_class}, checkpoint: ${checkpoint.path}}\n` +
-          'model: {max_seq_length: 256}\nbackend: {xnnpack: {enabled: true, extended_ops: true}}\nquantization: {qmode: none}\n' +
-          `export: {output_name: synthetic-${arch.replaceAll('_', '-')}-l${LAYERS}-xnnpack-fp32}\n`,
-      );
-      // Cached by export key (config, source hash, scripts): quick after the first run.
-      const exported = await runCli(['export', '--config', fp32, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
-      assert.equal(exported.code, 0, exported.stderr);
-      const result = JSON.parse(exported.stdout) as { model: { path: string; manifest: { synthetic?: { shapeOf: string; layers: number } } } };
-      pte = result.model.path;
-      assert.equal(result.model.manifest.synthetic?.layers, LAYERS, 'the manifest marks the model synthetic');
-      assert.equal(result.model.manifest.synthetic?.shapeOf, checkpoint.shape_of);
+      assert.equal(manifest.synthetic?.layers, LAYERS, 'the manifest marks the model synthetic');
+      assert.equal(manifest.synthetic?.shapeOf, checkpoint.shape_of);
       await setupNativeRuntime({ log: () => {} });
     });
 

@@ -347,8 +347,8 @@ export class GrammarInvalidError extends OnboardError {
 
 /** The engine running the model cannot hold an answer to a constraint. */
 export class ConstraintUnsupportedError extends OnboardError {
-  constructor(readonly engine: string, reason: string) {
-    super('CONSTRAINT_UNSUPPORTED', `The ${engine} engine cannot constrain the answer: ${reason}`, "Run the model with the llama.cpp engine or on ExecuTorch's native runtime (`onboard setup runtime`), or ask without a constraint.", { engine, reason });
+  constructor(readonly engine: string, reason: string, hint = "Run the model with the llama.cpp engine or on ExecuTorch's native runtime (`onboard setup runtime`), or ask without a constraint.") {
+    super('CONSTRAINT_UNSUPPORTED', `The ${engine} engine cannot constrain the answer: ${reason}`, hint, { engine, reason });
   }
 }
 

@@ -1,5 +1,5 @@
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type TokenLogprob } from '../../core/engine.js';
-import { BackendUnavailableError, ConstraintUnsupportedError, EngineFailedError, GrammarInvalidError, InvalidOptionError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
+import { BackendUnavailableError, ConstraintUnsupportedError, EngineFailedError, GrammarInvalidError, InvalidOptionError, ModelCorruptError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
@@ -8,7 +8,8 @@ import { readPte, type PteSummary } from '../pte/reader.js';
 import { HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pythonHostCommand, type HostCommand } from './host-process.js';
 import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 import { nativeRuntimeState } from './native-runtime.js';
-import { loadTokenizer, type LoadedTokenizer } from './pte-tokenizer.js';
+import { loadTokenizer } from './tokenizers/load-tokenizer.js';
+import type { TextTokenizer } from './tokenizers/text-tokenizer.js';
 import { toolchainState } from './toolchain.js';
 
 /** Which ExecuTorch runtime hosts a program: onboard's native addon, the Python toolchain, or the first that is installed. */
@@ -47,7 +48,7 @@ function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): ExecuTorchRuntime
  * host process: the native one (native-host.ts: Node with onboard's addon
  * over ExecuTorch's C++ runtime) or the Python one
  * (python/onboard_executorch/host.py). Tokenization runs here, with the
- * exported tokenizer.json, so the port's tokenize and detokenize stay synchronous.
+ * program's tokenizer (tokenizers/), so the port's tokenize and detokenize stay synchronous.
  */
 export class ExecuTorchEngine implements Engine<PteSummary> {
   readonly name = 'executorch';
@@ -58,6 +59,7 @@ export class ExecuTorchEngine implements Engine<PteSummary> {
     const pte = options.header ?? (await readPte(options.modelPath));
     assertLanguageModel(options.modelPath, pte);
     const tokenizer = await loadTokenizer(options.modelPath, options.tokenizerPath);
+    assertTokenizerFits(pte, tokenizer, options.tokenizerPath !== undefined);
     const requested = this.options.runtime ?? runtimeFromEnv();
     const { host, why } = await chooseHost(requested);
     const started = performance.now();
@@ -91,6 +93,14 @@ function assertLanguageModel(path: string, pte: PteSummary): void {
   if (!tokenLike) throw new ModelNotAnLlmError(path, `its forward takes ${takes.join(', ') || 'nothing'}, not int64 token ids and an int64 start position`);
 }
 
+/** A tokenizer with more ids than the model has embedding rows belongs to another model. */
+function assertTokenizerFits(pte: PteSummary, tokenizer: TextTokenizer, given: boolean): void {
+  const rows = pte.llm.vocabSize;
+  if (rows === undefined || tokenizer.size <= rows) return;
+  const why = `it has ${tokenizer.size} tokens and the model only ${rows}: it is another model's tokenizer`;
+  throw given ? new InvalidOptionError('--tokenizer', `${tokenizer.path}: ${why}`) : new ModelCorruptError(tokenizer.path, why);
+}
+
 class ExecuTorchModel implements LoadedModel {
   readonly engine = 'executorch';
   readonly info: ModelInfo;
@@ -107,7 +117,7 @@ class ExecuTorchModel implements LoadedModel {
   constructor(
     private readonly options: LoadOptions,
     private readonly pte: PteSummary,
-    private readonly tok: LoadedTokenizer,
+    private readonly tok: TextTokenizer,
     private readonly hostCommand: HostCommand,
     hostWhy: string,
     private readonly hooks: ExecuTorchEngineOptions,
@@ -122,8 +132,8 @@ class ExecuTorchModel implements LoadedModel {
       trainContextSize: maxSeqLen,
       vocabularySize: pte.llm.vocabSize ?? 0,
       ...(tok.chatTemplate ? { chatTemplate: tok.chatTemplate } : {}),
-      ...(bos !== undefined ? { bosToken: tok.tokenizer.id_to_token(bos), bosTokenId: bos } : {}),
-      ...(pte.llm.eosIds?.[0] !== undefined ? { eosToken: tok.tokenizer.id_to_token(pte.llm.eosIds[0]) } : {}),
+      ...(bos !== undefined ? { bosToken: tok.tokenText(bos), bosTokenId: bos } : {}),
+      ...(pte.llm.eosIds?.[0] !== undefined ? { eosToken: tok.tokenText(pte.llm.eosIds[0]) } : {}),
       addBosToken: false,
     };
     const delegates = pte.backends.join(', ') || 'portable kernels';
@@ -191,12 +201,16 @@ class ExecuTorchModel implements LoadedModel {
     return this.hostCommand.kind === 'native';
   }
 
+  get tokenizerFormat(): TextTokenizer['format'] {
+    return this.tok.format;
+  }
+
   get hostPid(): number | undefined {
     return this.host?.pid;
   }
 
   tokenize(text: string, options: { special: boolean }): number[] {
-    if (options.special) return this.tok.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    if (options.special) return this.tok.encode(text);
     return this.encodePlain(text);
   }
 
@@ -206,23 +220,23 @@ class ExecuTorchModel implements LoadedModel {
    */
   private encodePlain(text: string): number[] {
     const specials = this.tok.specialTokens.filter((s) => s.length > 1 && text.includes(s));
-    if (specials.length === 0) return this.tok.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    if (specials.length === 0) return this.tok.encode(text);
     const pattern = new RegExp(specials.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
     const ids: number[] = [];
     let last = 0;
     for (const match of text.matchAll(pattern)) {
       const at = match.index;
-      if (at > last) ids.push(...this.tok.tokenizer.encode(text.slice(last, at), { add_special_tokens: false }).ids);
-      ids.push(...this.tok.tokenizer.encode(match[0].slice(0, 1), { add_special_tokens: false }).ids);
-      ids.push(...this.tok.tokenizer.encode(match[0].slice(1), { add_special_tokens: false }).ids);
+      if (at > last) ids.push(...this.tok.encode(text.slice(last, at)));
+      ids.push(...this.tok.encode(match[0].slice(0, 1)));
+      ids.push(...this.tok.encode(match[0].slice(1)));
       last = at + match[0].length;
     }
-    if (last < text.length) ids.push(...this.tok.tokenizer.encode(text.slice(last), { add_special_tokens: false }).ids);
+    if (last < text.length) ids.push(...this.tok.encode(text.slice(last)));
     return ids;
   }
 
   detokenize(tokens: readonly number[]): string {
-    return this.tok.tokenizer.decode([...tokens], { skip_special_tokens: false });
+    return this.tok.decode(tokens);
   }
 
   isEndOfGeneration(token: number): boolean {
@@ -269,6 +283,8 @@ class ExecuTorchSequence implements EngineSequence {
     const { grammar, logprobs } = extras;
     if (prompt.length === 0) throw new EngineFailedError('executorch', 'an empty prompt');
     if (grammar && !this.model.native) throw new ConstraintUnsupportedError('executorch', 'the model runs on the Python host, which has no grammar engine; the native runtime has one (`onboard setup runtime`)');
+    // The grammar engine reads its vocabulary from a tokenizer.json.
+    if (grammar && this.model.tokenizerFormat !== 'huggingface') throw new ConstraintUnsupportedError('executorch', `the model's tokenizer is a ${this.model.tokenizerFormat} file; constrained output needs a Hugging Face tokenizer.json`, 'Give the model\'s tokenizer.json with --tokenizer, or ask without a constraint.');
     if (logprobs !== undefined && !this.model.native) throw new InvalidOptionError('logprobs', 'the model runs on the Python ExecuTorch host, which does not report log probabilities; the native runtime does (`onboard setup runtime`)');
     // At least one prompt token is evaluated, so there are logits to sample from.
     const reused = Math.min(commonPrefixLength(this.tokens, prompt), prompt.length - 1);

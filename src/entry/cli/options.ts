@@ -19,7 +19,7 @@ export function addModelOptions(command: Command): Command {
     .option('--priority <list>', 'for a model with several artifacts: accelerators to try, best first (classes npu, gpu, cpu or backends qnn, vulkan, cuda, xnnpack...); default $ONBOARD_PRIORITY, else npu,gpu,cpu')
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
     .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
-    .option('--tokenizer <path>', "for a .pte: its tokenizer (a Hugging Face tokenizer.json, or the folder holding it); default: the one beside the .pte")
+    .option('--tokenizer <path>', "for a .pte: its tokenizer file (Hugging Face tokenizer.json, tiktoken or SentencePiece tokenizer.model, llama2.c tokenizer.bin; told apart by content) or the folder holding one; default: the first of those names beside the .pte")
     .option('--memory-budget <size>', 'memory the model may use (e.g. 512M, 1.5G): the context, then the parallel sequences, shrink to fit, or loading is refused with the numbers; the cgroup limit applies too');
 }
 

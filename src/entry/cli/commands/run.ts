@@ -23,19 +23,23 @@ Examples:
       process.once('SIGINT', onInterrupt);
       try {
         const session = await app().openChat({ ...options, signal: abort.signal });
-        for await (const chunk of session.send(prompt, { signal: abort.signal })) {
-          if (chunk.type === 'text') {
-            if (!flags.json) process.stdout.write(chunk.text);
-          } else if (flags.json) {
-            process.stdout.write(`${JSON.stringify({ text: chunk.text, stats: chunk.stats })}\n`);
-          } else {
-            process.stdout.write('\n');
-            if (flags.stats) process.stderr.write(`${statsTable(chunk.stats)}\n`);
-            else if (process.stderr.isTTY) process.stderr.write(`\x1b[2m${statsLine(chunk.stats)}\x1b[0m\n`);
-            if (chunk.stats.stopReason === 'abort') process.exitCode = 130;
+        // Closed on failure too: an ExecuTorch host process would otherwise keep the CLI alive.
+        try {
+          for await (const chunk of session.send(prompt, { signal: abort.signal })) {
+            if (chunk.type === 'text') {
+              if (!flags.json) process.stdout.write(chunk.text);
+            } else if (flags.json) {
+              process.stdout.write(`${JSON.stringify({ text: chunk.text, stats: chunk.stats })}\n`);
+            } else {
+              process.stdout.write('\n');
+              if (flags.stats) process.stderr.write(`${statsTable(chunk.stats)}\n`);
+              else if (process.stderr.isTTY) process.stderr.write(`\x1b[2m${statsLine(chunk.stats)}\x1b[0m\n`);
+              if (chunk.stats.stopReason === 'abort') process.exitCode = 130;
+            }
           }
+        } finally {
+          await session.runner.close();
         }
-        await session.runner.close();
       } finally {
         process.removeListener('SIGINT', onInterrupt);
       }

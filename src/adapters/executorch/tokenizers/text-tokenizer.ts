@@ -1,0 +1,32 @@
+/** The tokenizer file formats ExecuTorch's runner reads. */
+export type TokenizerFormat = 'huggingface' | 'tiktoken' | 'sentencepiece' | 'llama2c';
+
+/**
+ * A .pte's tokenizer, whatever its file format: what the ExecuTorch engine needs to turn
+ * text into token ids and back, synchronously.
+ */
+export interface TextTokenizer {
+  readonly format: TokenizerFormat;
+  /** The file read. */
+  readonly path: string;
+  /** The strings that encode to one control token each (`<|eot_id|>`, `<s>`...). */
+  readonly specialTokens: readonly string[];
+  readonly chatTemplate?: string;
+  /** How many ids it can produce: a model with fewer embedding rows cannot use it. */
+  readonly size: number;
+  /** Ids of `text`, with no BOS or EOS added; special-token strings in it become their ids. */
+  encode(text: string): number[];
+  /** Text of `ids`, special tokens included where the format spells them. */
+  decode(ids: readonly number[]): string;
+  /** The vocabulary entry of one id (a BOS or EOS token's name), undefined out of range. */
+  tokenText(id: number): string | undefined;
+}
+
+/** Tells the formats apart by content, as ExecuTorch's runner does (it tries each loader in turn). */
+export function tokenizerFormat(head: Buffer): TokenizerFormat {
+  const text = head.toString('latin1');
+  if (text.trimStart().startsWith('{')) return 'huggingface';
+  if (/^[A-Za-z0-9+/]+=* \d+\r?\n/.test(text)) return 'tiktoken';
+  if (head[0] === 0x0a) return 'sentencepiece'; // a protobuf whose first field is the pieces
+  return 'llama2c';
+}

@@ -1,0 +1,39 @@
+// A SYNTHETIC checkpoint of one architecture (2 layers, a 1024-token vocabulary) exported to
+// an fp32 XNNPACK .pte: what the architecture and tokenizer tests run. Made once: the checkpoint
+// lives at a fixed place outside the repo (the export key includes its path) and the export is
+// cached by that key, so later runs take seconds.
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SyntheticCheckpoint } from '../src/adapters/executorch/synthetic-checkpoint.js';
+import { configFromEnv } from '../src/app/composition.js';
+import { runCli } from './helpers.js';
+
+export const SYNTHETIC_LAYERS = 2;
+export const SYNTHETIC_VOCAB = 1024;
+export const EXPORT_TIMEOUT_MS = 20 * 60_000;
+
+export interface SyntheticExport {
+  checkpoint: SyntheticCheckpoint;
+  pte: string;
+  manifest: { synthetic?: { shapeOf: string; layers: number } };
+}
+
+/** `scratch`: a temporary folder for the export config. */
+export async function syntheticExport(arch: string, scratch: string): Promise<SyntheticExport> {
+  const out = join(configFromEnv().cacheDir, 'synthetic', `test-${arch}-l${SYNTHETIC_LAYERS}-v${SYNTHETIC_VOCAB}`);
+  const made = await runCli(['dev', 'make-checkpoint', '--arch', arch, '--layers', String(SYNTHETIC_LAYERS), '--vocab', String(SYNTHETIC_VOCAB), '--out', out, '--json']);
+  assert.equal(made.code, 0, made.stderr);
+  const checkpoint = JSON.parse(made.stdout) as SyntheticCheckpoint;
+  const config = join(scratch, `${arch}.yaml`);
+  await writeFile(
+    config,
+    `base: {model_class: ${checkpoint.model_class}, checkpoint: ${checkpoint.path}}\n` +
+      'model: {max_seq_length: 256}\nbackend: {xnnpack: {enabled: true, extended_ops: true}}\nquantization: {qmode: none}\n' +
+      `export: {output_name: synthetic-${arch.replaceAll('_', '-')}-l${SYNTHETIC_LAYERS}-xnnpack-fp32}\n`,
+  );
+  const exported = await runCli(['export', '--config', config, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
+  assert.equal(exported.code, 0, exported.stderr);
+  const result = JSON.parse(exported.stdout) as { model: { path: string; manifest: SyntheticExport['manifest'] } };
+  return { checkpoint, pte: result.model.path, manifest: result.model.manifest };
+}

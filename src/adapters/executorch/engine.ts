@@ -71,7 +71,7 @@ export class ExecuTorchEngine implements Engine<PteSummary> {
       if (requested !== 'auto' || host.kind !== 'native' || !/OperatorMissing/.test((error as Error).message)) throw error;
       const python = await toolchainState();
       if (python.state !== 'ready') throw error;
-      const missing = /Missing operator: ?([\w:.]+)/.exec((error as Error).message)?.[1] ?? 'a kernel it calls';
+      const missing = /missing: ([\w:., ]+)/.exec((error as Error).message)?.[1] ?? 'a kernel it calls';
       model = new ExecuTorchModel(options, pte, tokenizer, pythonHostCommand(python), `the Python host, because the native runtime lacks ${missing}`, this.options);
       await model.start();
     }

@@ -68,8 +68,15 @@ export class HostProcess {
       const waiter = this.pending.get(reply.id);
       if (!waiter) return;
       this.pending.delete(reply.id);
-      if (reply.ok) waiter.resolve(reply);
-      else waiter.reject(new HostRequestError(reply.error?.code ?? 'HOST_ERROR', reply.error?.message ?? 'unknown host error'));
+      if (reply.ok) return waiter.resolve(reply);
+      const error = new HostRequestError(reply.error?.code ?? 'HOST_ERROR', reply.error?.message ?? 'unknown host error');
+      if (!/OperatorMissing/.test(error.message)) return waiter.reject(error);
+      // The runtime names each missing kernel on stderr just before it answers: let that pipe catch up.
+      setTimeout(() => {
+        const missing = [...new Set([...this.stderrTail.matchAll(/Missing operator: \[\d+\] ([\w:.]+)/g)].map((m) => m[1]))];
+        if (missing.length > 0) error.message += `; missing: ${missing.join(', ')}`;
+        waiter.reject(error);
+      }, 50);
     });
     this.child.stdin.on('error', () => {}); // a write after death; the exit handler reports it
     this.exited = new Promise((resolve) => {

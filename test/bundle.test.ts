@@ -11,7 +11,7 @@ import { assertFriendly, exportedPte, runCli } from './helpers.js';
 describe('onboard bundle: the files an Android app loads', () => {
   let work: string;
   let pte: string;
-  const id = 'smollm2-135m-xnnpack-8da4w';
+  const id = 'smollm2-135m-xnnpack-8da8w';
   before(async () => {
     work = await mkdtemp(join(tmpdir(), 'onboard-bundle-'));
     pte = await exportedPte();

@@ -116,6 +116,17 @@ describe('the artifact priority chain', () => {
     assert.ok(plan.skipped.some((s) => s.artifact === 'qnn' && /not in the priority list \(cpu\)/.test(s.reason)));
   });
 
+  it('a measured top-1 agreement under the floor ranks an artifact after those that keep the model\'s choices, whatever its size', () => {
+    const cpuOnly = deviceProfile(arm, noGpu, socFromProps(props('pixel-8-tensor-g3')));
+    const lossy = { ...xnnpackPte, id: '8da4w', top1Agreement: 0.563 };
+    const kept = { ...artifact('8da8w', 'pte', 157, xnnpackPte.targets), top1Agreement: 0.927 };
+    const plan = planArtifacts([gguf, lossy, kept, fp32Pte], cpuOnly, ['cpu']);
+    // 8da8w and fp32 (not measured) keep their size order; 8da4w, the smallest, goes last of the .pte files.
+    assert.deepEqual(order(plan), ['8da8w@xnnpack', 'fp32@xnnpack', '8da4w@xnnpack', 'gguf@cpu']);
+    assert.match(plan.candidates[2]!.reason, /top-1 agreement 56\.3% is under 90%/);
+    assert.doesNotMatch(plan.candidates[0]!.reason, /agreement/);
+  });
+
   it('parses priority lists and names unknown items', () => {
     assert.deepEqual(parsePriority('NPU, vulkan,cpu'), { priority: ['npu', 'vulkan', 'cpu'], unknown: [] });
     assert.deepEqual(parsePriority('gpu,tpu').unknown, ['tpu']);

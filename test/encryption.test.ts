@@ -239,7 +239,7 @@ describe('models encrypted at rest, with the real model and engines', () => {
 
   test('ExecuTorch: an export with export.encrypt: true is never plain in the cache, and loads from memory with the same answer', async () => {
     const pte = await exportedPte();
-    const exportId = 'smollm2-135m-xnnpack-8da4w';
+    const exportId = 'smollm2-135m-xnnpack-8da8w';
     const needle = await needleOf(pte);
     // The cached export and its source, in this test's cache: the export is reused, then encrypted.
     await cp(dirname(pte), join(cacheDir, 'models', exportId), { recursive: true });
@@ -247,7 +247,7 @@ describe('models encrypted at rest, with the real model and engines', () => {
     const plainChat = await plainApp.openChat({ model: exportId, defaults: { sampling: { temperature: 0 }, maxTokens: 12 } });
     const plainReply = (await plainChat.ask('Name a colour.').finally(() => plainChat.runner.close())).text;
 
-    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--set', 'export.encrypt=true', '--json'], { env });
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da8w.yaml`, '--set', 'export.encrypt=true', '--json'], { env });
     assert.equal(exported.code, 0, exported.stderr);
     assert.match(exported.stderr, /encrypt/);
     const since = Date.now();

@@ -27,7 +27,7 @@ for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch en
 
   before(async () => {
     // The export is cached by config and source, so this is quick after the first run.
-    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da8w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
     assert.equal(exported.code, 0, exported.stderr);
     const path = JSON.parse(exported.stdout).model.path as string;
     if (runtime === 'native') await setupNativeRuntime({ log: () => {} }); // a no-op when installed
@@ -58,7 +58,7 @@ for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch en
   });
 
   it('the CLI picks the engine from the file: a .pte runs on ExecuTorch, and --engine llamacpp is refused for it', async () => {
-    const run = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da4w', '--temperature', '0', '--max-tokens', '12', 'What is the capital of France?'], {
+    const run = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da8w', '--temperature', '0', '--max-tokens', '12', 'What is the capital of France?'], {
       timeoutMs: 180_000,
       env: { ONBOARD_EXECUTORCH_RUNTIME: runtime },
     });
@@ -69,7 +69,7 @@ for (const runtime of ['native', 'python'] as const) describe(`the ExecuTorch en
     assert.match(stats.backendReason, /XnnpackBackend/);
     assert.match(stats.backendReason, runtime === 'native' ? /native runtime \(no Python\)/ : /Python host/);
 
-    const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--engine', 'llamacpp', 'Hi']);
+    const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da8w', '--engine', 'llamacpp', 'Hi']);
     assert.equal(wrong.code, 2, wrong.stderr);
     assert.match(wrong.stderr, /--engine executorch.*INVALID_OPTION/s);
   });
@@ -158,7 +158,7 @@ describe('a broken Python environment', () => {
       await chmod(join(venv, 'bin', 'python'), 0o755);
       // Stamped as set up from the current requirements: only running it shows it is broken.
       await writeFile(join(venv, 'onboard-requirements.sha256'), `${createHash('sha256').update(await readFile(REQUIREMENTS_FILE)).digest('hex')}\n`);
-      const result = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_VENV: venv, ONBOARD_EXECUTORCH_RUNTIME: 'python' } });
+      const result = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da8w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_VENV: venv, ONBOARD_EXECUTORCH_RUNTIME: 'python' } });
       assertFriendly(result, 'TOOLCHAIN_MISSING', 11);
       assert.match(result.stderr, /onboard setup executorch/);
     } finally {
@@ -171,13 +171,13 @@ describe('choosing the ExecuTorch runtime', () => {
   it('without the native runtime, auto falls back to the Python host and says why; native alone is RUNTIME_MISSING with the way out', async () => {
     const empty = await mkdtemp(join(tmpdir(), 'onboard-no-runtime-'));
     try {
-      const fallback = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_RUNTIME_DIR: empty }, timeoutMs: 180_000 });
+      const fallback = await runCli(['run', '--json', '--model', 'smollm2-135m-xnnpack-8da8w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_RUNTIME_DIR: empty }, timeoutMs: 180_000 });
       assert.equal(fallback.code, 0, fallback.stderr);
       assert.match(JSON.parse(fallback.stdout).stats.backendReason, /Python host, because the native runtime is not installed/);
-      const missing = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_RUNTIME_DIR: empty, ONBOARD_EXECUTORCH_RUNTIME: 'native' } });
+      const missing = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da8w', '--max-tokens', '2', 'Hi'], { env: { ONBOARD_RUNTIME_DIR: empty, ONBOARD_EXECUTORCH_RUNTIME: 'native' } });
       assertFriendly(missing, 'RUNTIME_MISSING', 11);
       assert.match(missing.stderr, /onboard setup runtime/);
-      const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da4w', 'Hi'], { env: { ONBOARD_EXECUTORCH_RUNTIME: 'torch' } });
+      const wrong = await runCli(['run', '--model', 'smollm2-135m-xnnpack-8da8w', 'Hi'], { env: { ONBOARD_EXECUTORCH_RUNTIME: 'torch' } });
       assertFriendly(wrong, 'INVALID_OPTION', 2);
     } finally {
       await rm(empty, { recursive: true, force: true });
@@ -210,7 +210,7 @@ describe('a .pte that is not a language model', () => {
 
 describe('a .pte whose tokenizer is elsewhere', { timeout: EXPORT_TIMEOUT_MS }, () => {
   it('without one it is MODEL_INCOMPLETE naming --tokenizer; --tokenizer takes the file or its folder; a GGUF model refuses it', async () => {
-    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da8w.yaml`, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
     assert.equal(exported.code, 0, exported.stderr);
     const cached = JSON.parse(exported.stdout).model.path as string;
     const dir = await mkdtemp(join(tmpdir(), 'onboard-bare-pte-'));

@@ -11,7 +11,7 @@ import type { PteManifest } from '../src/adapters/models/manifest.js';
 import type { PteSummary } from '../src/adapters/pte/reader.js';
 import { cliPath, defaultModelPath, repoRoot, runCli } from './helpers.js';
 
-const DEFAULT_CONFIG = join(repoRoot, 'configs/smollm2-135m-xnnpack-8da4w.yaml');
+const DEFAULT_CONFIG = join(repoRoot, 'configs/smollm2-135m-xnnpack-8da8w.yaml');
 const EXPORT_TIMEOUT_MS = 45 * 60_000;
 
 let scratch: string;
@@ -59,7 +59,7 @@ describe('onboard export: config and input errors, before any slow step', () => 
       name: 'a bad value names the key and the allowed values',
       config: VALID.replace('qmode: 8da4w', 'qmode: 4bit'),
       exit: 10,
-      expect: [/quantization\.qmode: got "4bit"; allowed: 8da4w, int8, none/],
+      expect: [/quantization\.qmode: got "4bit"; allowed: 8da4w, 8da8w, int8, none/],
     },
     {
       name: 'an unsupported model class lists the supported ones',
@@ -167,7 +167,9 @@ describe('onboard export: the default config, for real', { timeout: EXPORT_TIMEO
   it('installs the .pte, tokenizer, manifest and log in the cache, verified by the runtime', async () => {
     assert.equal(manifest.format, 'pte');
     assert.deepEqual(manifest.backends, ['XnnpackBackend']);
-    assert.equal(manifest.quantization, '8da4w-g32, embedding 8,0');
+    assert.equal(manifest.quantization, '8da8w-per-channel, embedding 8,0');
+    // What quantization kept, measured at export: the default CPU export keeps the model's choices.
+    assert.ok(manifest.quality && manifest.quality.top1Agreement >= 0.9 && manifest.quality.positions >= 90, JSON.stringify(manifest.quality));
     assert.equal(manifest.vocabularySize, 49152);
     assert.equal(manifest.maxSeqLength, 512);
     assert.equal(manifest.bosId, 1);
@@ -194,7 +196,7 @@ describe('onboard export: the default config, for real', { timeout: EXPORT_TIMEO
     assert.equal(cpp.stdout.trim().split('\n').at(-1), '[504, 3575, 282, 4649, 314]');
 
     const list = await runCli(['models', 'list']);
-    assert.match(list.stdout, new RegExp(`${manifest.id} .* pte 8da4w-g32.* XnnpackBackend`));
+    assert.match(list.stdout, new RegExp(`${manifest.id} .* pte 8da8w-per-channel.* XnnpackBackend`));
   });
 
   it('a second export with the same config, source and toolchain reuses the cached one', async () => {

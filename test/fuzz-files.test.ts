@@ -85,7 +85,7 @@ describe('GGUF readers', () => {
 
 describe('.pte reader', () => {
   it('the exported program, mutated: offsets, vector lengths, the extended header, truncations', async () => {
-    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: 3_600_000 });
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da8w.yaml`, '--json'], { timeoutMs: 3_600_000 });
     assert.equal(exported.code, 0, exported.stderr);
     const pte = await readPte(JSON.parse(exported.stdout).model.path as string);
     const program = (await readFile(pte.path)).subarray(0, pte.programBytes);
@@ -145,7 +145,7 @@ describe('manifests in the cache', () => {
 
 describe('export configs', () => {
   it('random YAML and random values in a real config give a config or EXPORT_CONFIG_INVALID', async () => {
-    const base = await readFile(join(repoRoot, 'configs', 'smollm2-135m-xnnpack-8da4w.yaml'), 'utf8');
+    const base = await readFile(join(repoRoot, 'configs', 'smollm2-135m-xnnpack-8da8w.yaml'), 'utf8');
     const path = join(dir, 'config.yaml');
     const outcomes = new Outcomes();
     const key = fc.constantFrom('base.model_class', 'base.checkpoint', 'model.max_seq_length', 'model.dtype', 'backend.xnnpack.enabled', 'backend.vulkan.enabled', 'quantization.qmode', 'quantization.group_size', 'export.output_name', 'export.output_dir', 'nonsense.key');

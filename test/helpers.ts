@@ -103,7 +103,7 @@ export { sseEvents as readEvents } from '../src/bench/serve-process.js';
 
 /** The .pte `onboard export` makes from the default model (cached by its config and source), with the native runtime set up. */
 export async function exportedPte(): Promise<string> {
-  const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`, '--json'], { timeoutMs: 45 * 60_000 });
+  const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da8w.yaml`, '--json'], { timeoutMs: 45 * 60_000 });
   assert.equal(exported.code, 0, exported.stderr);
   await setupNativeRuntime({ log: () => {} });
   return JSON.parse(exported.stdout).model.path as string;

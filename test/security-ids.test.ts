@@ -57,11 +57,11 @@ describe('hostile ids on every command that takes one', () => {
         assertFriendly(await cli(['models', 'info', id]), 'MODEL_ID_INVALID', 2);
         assertFriendly(await cli(['run', '-m', id, 'Hello']), 'MODEL_ID_INVALID', 2);
       }
-      const export_ = await cli(['export', '-c', 'configs/smollm2-135m-xnnpack-8da4w.yaml', '--set', `base.checkpoint=model:${id}`, '--set', 'export.output_name=ids-test']);
+      const export_ = await cli(['export', '-c', 'configs/smollm2-135m-xnnpack-8da8w.yaml', '--set', `base.checkpoint=model:${id}`, '--set', 'export.output_name=ids-test']);
       // YAML reads a bare "model:" as a mapping, so the empty id fails as a config value.
       if (id === '') assertFriendly(export_, 'EXPORT_CONFIG_INVALID', 10);
       else assertFriendly(export_, 'MODEL_ID_INVALID', 2);
-      const named = await cli(['export', '-c', 'configs/smollm2-135m-xnnpack-8da4w.yaml', '--output-name', id]);
+      const named = await cli(['export', '-c', 'configs/smollm2-135m-xnnpack-8da8w.yaml', '--output-name', id]);
       assertFriendly(named, 'EXPORT_CONFIG_INVALID', 10);
       await assertNothingLost();
     });

@@ -190,9 +190,9 @@ describe('the disk fills up under the conversation database', { skip: isRoot ? f
 describe('the engine fails mid-answer', () => {
   let server: ServerProcess;
   before(async () => {
-    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da4w.yaml`], { timeoutMs: 3_600_000 });
+    const exported = await runCli(['export', '--config', `${repoRoot}/configs/smollm2-135m-xnnpack-8da8w.yaml`], { timeoutMs: 3_600_000 });
     assert.equal(exported.code, 0, exported.stderr);
-    server = await startServerProcess(['--db', join(dir, 'engine.db'), '--parallel', '1', '--model', 'smollm2-135m-xnnpack-8da4w']);
+    server = await startServerProcess(['--db', join(dir, 'engine.db'), '--parallel', '1', '--model', 'smollm2-135m-xnnpack-8da8w']);
   });
   after(async () => {
     await server?.stop();

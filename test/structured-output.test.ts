@@ -165,7 +165,7 @@ describe('tools through a chat template', () => {
 
 });
 
-// The 8da4w export holds 512 tokens, and four tool descriptions take 424 of them (SmolLM2's
+// The default CPU export holds 512 tokens, and four tool descriptions take 424 of them (SmolLM2's
 // tokenizer): the ExecuTorch engine is given the first two vehicle tools.
 const ENGINES = [
   { engine: 'llama.cpp', model: async () => undefined, toolCount: 4 },

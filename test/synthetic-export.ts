@@ -1,7 +1,7 @@
 // A SYNTHETIC checkpoint of one architecture (2 layers, a 1024-token vocabulary) exported to
 // an fp32 XNNPACK .pte: what the architecture and tokenizer tests run. Made once: the checkpoint
-// lives at a fixed place outside the repo (the export key includes its path) and the export is
-// cached by that key, so later runs take seconds.
+// lives at a fixed place outside the repo (the maker writes the same bytes every time, so it is
+// reused) and the export is cached by its key, so later runs take seconds.
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

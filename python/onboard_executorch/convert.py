@@ -16,7 +16,6 @@ import torch
 from . import architectures
 
 
-
 class ConvertError(Exception):
     def __init__(self, code: str, message: str, hint: str):
         super().__init__(message)

@@ -15,10 +15,10 @@ import sys
 import traceback
 from importlib.metadata import version
 
-from . import architectures, events
+from . import architectures, events, speedups
 from .convert import ConvertError, convert
 
-_QMODES = {"8da4w": "8da4w", "int8": "int8", "none": None}
+_QMODES = {"8da4w": "8da4w", "8da8w": "8da8w", "int8": "int8", "none": None}
 
 
 def build_llm_config(job: dict, converted, family) -> "LlmConfig":  # noqa: F821
@@ -44,7 +44,7 @@ def build_llm_config(job: dict, converted, family) -> "LlmConfig":  # noqa: F821
     config.export.output_name = job["output_name"]
 
     config.quantization.qmode = _QMODES[quant["qmode"]]
-    if quant["qmode"] == "8da4w":
+    if quant["qmode"] in ("8da4w", "8da8w"):
         config.quantization.group_size = quant["group_size"]
     if quant.get("embedding_quantize"):
         config.quantization.embedding_quantize = quant["embedding_quantize"]
@@ -66,6 +66,8 @@ def run(job: dict) -> dict:
     if hasattr(family, "register_modules"):
         family.register_modules()
     events.stage("export", "ExecuTorch LLM exporter: export, quantize, lower, serialize")
+    if not os.environ.get("ONBOARD_EXPORT_NO_SPEEDUPS"):
+        speedups.apply()
     from executorch.examples.models.llama.export_llama_lib import export_llama
 
     pte_path = export_llama(build_llm_config(job, converted, family))
@@ -78,6 +80,15 @@ def run(job: dict) -> dict:
 
         verification = verify(pte_path, converted.tokenizer, verify_job["prompt"], verify_job["new_tokens"], job["model"]["use_kv_cache"])
 
+    # What quantization kept: the program against transformers on the source's weights. The chain
+    # ranks a model's artifacts by it (a .pth source has no transformers model to compare with).
+    quality = None
+    if verify_job["run"] and job["model"]["use_kv_cache"] and job["source"]["kind"] in ("gguf", "hf-dir"):
+        events.stage("verify", "teacher-forced top-1 agreement with transformers on the source's weights")
+        from .parity import DEFAULT_TEXT, parity
+
+        quality = parity(pte_path, converted.tokenizer, job["source"]["path"], DEFAULT_TEXT, job["model"]["max_seq_length"])
+
     return {
         "pte": os.path.abspath(pte_path),
         "tokenizer": converted.tokenizer,
@@ -85,6 +96,7 @@ def run(job: dict) -> dict:
         "bos_id": converted.bos_id,
         "eos_ids": converted.eos_ids,
         "verification": verification,
+        "quality": quality,
         "versions": {name: version(name) for name in ("executorch", "torch", "torchao", "transformers")},
     }
 

@@ -66,8 +66,8 @@ def pte_top1(pte_path: str, ids: list) -> torch.Tensor:
     return torch.tensor(tops)
 
 
-def parity(pte_path: str, tokenizer_path: str, gguf_path: str, text: str) -> dict:
-    ids = Tokenizer.from_file(tokenizer_path).encode(text, add_special_tokens=False).ids
+def parity(pte_path: str, tokenizer_path: str, gguf_path: str, text: str, max_positions: int = None) -> dict:
+    ids = Tokenizer.from_file(tokenizer_path).encode(text, add_special_tokens=False).ids[:max_positions]
     ours = pte_top1(pte_path, ids)
     reference = reference_top1(gguf_path, ids)
     agree = int((ours == reference).sum())

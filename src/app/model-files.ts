@@ -61,7 +61,8 @@ export async function readArtifact(engines: EngineRegistry, model: InstalledMode
   const { manifest, path } = model;
   try {
     const file = await openModelFile(engines, path, key);
-    const base = { id: manifest.id, path, sizeBytes: manifest.sizeBytes, quantization: manifest.quantization };
+    const quality = manifest.format === 'pte' ? manifest.quality?.top1Agreement : undefined;
+    const base = { id: manifest.id, path, sizeBytes: manifest.sizeBytes, quantization: manifest.quantization, ...(quality !== undefined ? { top1Agreement: quality } : {}) };
     return { artifact: { ...base, format: file.entry.format, targets: file.entry.targets(file.header), header: file.header } };
   } catch (error) {
     if (error instanceof OnboardError) return { id: manifest.id, problem: `${error.code}: ${error.message}` };

@@ -17,9 +17,9 @@ const MODEL = 'smollm2-135m-instruct';
 const artifacts = (await createApp().cache.models()).get(MODEL) ?? [];
 const ids = artifacts.map((a) => a.manifest.id);
 const gguf = artifacts.find((a) => a.manifest.format === 'gguf')?.manifest.id;
-const pte = artifacts.find((a) => a.manifest.format === 'pte' && a.manifest.quantization.startsWith('8da4w'))?.manifest.id;
+const pte = artifacts.find((a) => a.manifest.format === 'pte' && a.manifest.quantization.startsWith('8da8w'))?.manifest.id;
 if (!gguf || !pte) {
-  process.stderr.write(`${MODEL} needs its GGUF and the 8da4w export in the cache (onboard models pull; onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml)\n`);
+  process.stderr.write(`${MODEL} needs its GGUF and the 8da8w export in the cache (onboard models pull; onboard export -c configs/smollm2-135m-xnnpack-8da8w.yaml)\n`);
   process.exit(1);
 }
 

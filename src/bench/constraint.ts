@@ -1,6 +1,6 @@
 // `npm run bench:constraint`: what a JSON-schema constraint costs. On each
 // engine (llama.cpp on the default model, the native ExecuTorch engine on its
-// 8da4w export), the same prompt is answered with and without a
+// default 8da8w export), the same prompt is answered with and without a
 // schema, alternating, in one process per engine, greedy and sampled; decode
 // tok/s medians and their ratio. The schema asks for a long answer (eight bounded strings), so
 // both answers run about as many tokens.
@@ -13,7 +13,7 @@ import type { GenerationStats } from '../core/types.js';
 import { median } from './measure.js';
 
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const PTE_ID = 'smollm2-135m-xnnpack-8da4w';
+const PTE_ID = 'smollm2-135m-xnnpack-8da8w';
 const PROMPT = 'List eight things to check on a car before a long drive.';
 const MAX_TOKENS = 128;
 const constraint: OutputConstraint = {

@@ -1,5 +1,5 @@
 // `npm run bench:executorch`: the ExecuTorch engine, on the native runtime and on the Python host,
-// against ExecuTorch's own C++ LLM runner (Python bindings) on the same .pte, and ExecuTorch 8da4w
+// against ExecuTorch's own C++ LLM runner (Python bindings) on the same .pte, and ExecuTorch's default CPU export (8da8w)
 // against llama.cpp Q4_1 on the default model, in one run, same prompt token ids, greedy, each
 // run in a fresh process.
 import { execFile } from 'node:child_process';
@@ -17,7 +17,7 @@ const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./engine-worker.js', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 const maxTokens = 64;
-const PTE_ID = 'smollm2-135m-xnnpack-8da4w';
+const PTE_ID = 'smollm2-135m-xnnpack-8da8w';
 
 const app = createApp();
 const pte = await app.cache.find(PTE_ID);
@@ -91,7 +91,7 @@ const print = (title: string, rows: Array<Record<string, number | string>>, a: s
 };
 print('onboard ExecuTorch engine, native runtime, vs ExecuTorch C++ runner (same .pte), medians', report.nativeVsRunner, 'native', 'runner');
 print('onboard ExecuTorch engine, Python host, vs ExecuTorch C++ runner (same .pte), medians', report.pythonVsRunner, 'python', 'runner');
-print('ExecuTorch 8da4w (native) vs llama.cpp Q4_1 (default model), medians', report.nativeVsLlamacpp, 'native', 'llamacpp');
+print('ExecuTorch 8da8w (native) vs llama.cpp Q4_1 (default model), medians', report.nativeVsLlamacpp, 'native', 'llamacpp');
 process.stdout.write(
   `\n.pte file ${report.pteMiB.toFixed(1)} MiB; target for the engine: at most ${(report.pteMiB * 1.5 + 100).toFixed(0)} MiB peak RSS (1.5x the file + 100 MiB).` +
     ` Native engine, median peak RSS: host process ${(med('native', 'hostPeakRssBytes') / 2 ** 20).toFixed(1)} MiB, host + the app's process ${(med('native', 'peakRssBytes') / 2 ** 20).toFixed(1)} MiB\n`,

@@ -7,8 +7,8 @@ import { startServeProcess } from './serve-process.js';
 import { watchTreeMemory } from './tree-memory.js';
 
 const MiB = 2 ** 20;
-const PTE = 'smollm2-135m-xnnpack-8da4w';
-// The ExecuTorch rows need the export (`onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml`).
+const PTE = 'smollm2-135m-xnnpack-8da8w';
+// The ExecuTorch rows need the export (`onboard export -c configs/smollm2-135m-xnnpack-8da8w.yaml`).
 const exported = Boolean(await createApp(configFromEnv()).cache.find(PTE));
 const cases = [
   ...[512, 2048, 8192].map((ctx) => ({ engine: 'llama.cpp', setting: `ctx ${ctx}`, args: ['--ctx', String(ctx), '--backend', 'cpu'] })),
@@ -16,7 +16,7 @@ const cases = [
 ];
 if (!exported) console.log(`(ExecuTorch rows skipped: ${PTE} is not exported)`);
 
-console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; model: SmolLM2-135M (Q4_1 GGUF; 8da4w .pte)`);
+console.log(`CPU: ${cpus()[0]?.model} x ${cpus().length}; model: SmolLM2-135M (Q4_1 GGUF; 8da8w .pte)`);
 console.log('| engine | setting | estimate MiB | measured peak MiB | estimate / peak |');
 console.log('|---|---|---:|---:|---:|');
 for (const c of cases) {

@@ -1,5 +1,5 @@
 // `npm run bench:parity`: teacher-forced top-1 agreement per position, on one fixed text, between
-// the fp32 and 8da4w .pte (ExecuTorch's Python runtime and onboard's native one), llama.cpp on the Q4_1 GGUF, and transformers on
+// the fp32 and 8da8w .pte (and 8da4w when exported) (ExecuTorch's Python runtime and onboard's native one), llama.cpp on the Q4_1 GGUF, and transformers on
 // the same GGUF weights dequantized. Needs both exports in the cache (configs/smollm2-135m-*.yaml).
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -36,17 +36,22 @@ async function llamaCppTop1(ids: number[]): Promise<number[]> {
 
 const agreement = (a: number[], b: number[]) => a.filter((t, i) => t === b[i]).length / a.length;
 const fp32 = await pteTop1('smollm2-135m-xnnpack-fp32');
-const q = await pteTop1('smollm2-135m-xnnpack-8da4w');
+const q = await pteTop1('smollm2-135m-xnnpack-8da8w');
 const cpp = await llamaCppTop1(q.ids);
 const rows: Array<[string, number]> = [
   ['ExecuTorch fp32 .pte vs transformers (same weights), Python runtime', agreement(fp32.pte, fp32.transformers)],
   ['ExecuTorch fp32 .pte vs transformers (same weights), native runtime', agreement(fp32.native, fp32.transformers)],
-  ['ExecuTorch 8da4w .pte vs transformers, Python runtime', agreement(q.pte, q.transformers)],
-  ['ExecuTorch 8da4w .pte vs transformers, native runtime', agreement(q.native, q.transformers)],
-  ['ExecuTorch 8da4w .pte, native vs Python runtime', agreement(q.native, q.pte)],
+  ['ExecuTorch 8da8w .pte (the default CPU export) vs transformers, Python runtime', agreement(q.pte, q.transformers)],
+  ['ExecuTorch 8da8w .pte vs transformers, native runtime', agreement(q.native, q.transformers)],
+  ['ExecuTorch 8da8w .pte, native vs Python runtime', agreement(q.native, q.pte)],
   ['llama.cpp Q4_1 GGUF vs transformers', agreement(cpp, q.transformers)],
-  ['ExecuTorch 8da4w vs llama.cpp Q4_1 (the two engines on the default model)', agreement(q.pte, cpp)],
+  ['ExecuTorch 8da8w vs llama.cpp Q4_1 (the two engines on the default model)', agreement(q.pte, cpp)],
 ];
+// The smaller 8da4w export, when it is in the cache (onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml).
+if (await app.cache.find('smollm2-135m-xnnpack-8da4w')) {
+  const small = await pteTop1('smollm2-135m-xnnpack-8da4w');
+  rows.push(['ExecuTorch 8da4w .pte vs transformers, native runtime', agreement(small.native, small.transformers)]);
+}
 process.stdout.write(`teacher-forced top-1 agreement over ${q.ids.length} positions (npm run bench:parity)\n| pair | agreement |\n|---|---:|\n`);
 for (const [pair, value] of rows) process.stdout.write(`| ${pair} | ${(value * 100).toFixed(1)}% |\n`);
 await mkdir('bench-results', { recursive: true });

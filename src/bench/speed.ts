@@ -21,7 +21,7 @@ const engineWorker = fileURLToPath(new URL('./engine-worker.js', import.meta.url
 const cli = fileURLToPath(new URL('../entry/cli/main.js', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 const maxTokens = 128;
-const PTE_ID = 'smollm2-135m-xnnpack-8da4w';
+const PTE_ID = 'smollm2-135m-xnnpack-8da8w';
 
 const app = createApp();
 const gguf = (await app.resolver.resolve()).path;

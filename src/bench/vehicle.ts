@@ -29,7 +29,7 @@ async function encryptedLoad(): Promise<void> {
     const sealedApp = createApp(configFromEnv({}, env));
     console.log('\n| engine | plain load ms (median) | encrypted load ms (median) | ratio |');
     console.log('|---|---:|---:|---:|');
-    for (const id of ['smollm2-135m-instruct-q4_1', 'smollm2-135m-xnnpack-8da4w']) {
+    for (const id of ['smollm2-135m-instruct-q4_1', 'smollm2-135m-xnnpack-8da8w']) {
       const installed = await plainApp.cache.find(id);
       if (!installed) {
         console.log(`| ${id} | not installed | | |`);

@@ -58,6 +58,8 @@ export interface Artifact {
   format: string;
   sizeBytes: number;
   quantization: string;
+  /** Measured at export: the share of positions where its top-1 token is the unquantized model's. */
+  top1Agreement?: number;
   targets: ArtifactTarget[];
   /** What the engine read from the file while planning, handed to its load so the file is read once. */
   header?: unknown;
@@ -108,13 +110,20 @@ function matches(item: PriorityItem, backend: TargetBackend): boolean {
   return item === backend || item === TARGET_CLASS[backend];
 }
 
+/** An artifact whose measured top-1 agreement is below this lost too much to quantization: others come first. */
+export const QUALITY_FLOOR = 0.9;
+
+const losesQuality = (artifact: Artifact): boolean => artifact.top1Agreement !== undefined && artifact.top1Agreement < QUALITY_FLOOR;
+
 /**
  * Orders the ways to run a model's artifacts. The priority list is walked in
  * order; each item (a class such as `gpu`, or a backend such as `vulkan`)
  * takes the targets it matches that the device has. Within one item an
  * artifact made for fewer targets comes first (an ExecuTorch program exported
- * for this kind of device before a GGUF any backend runs), then the smaller file (decoding is memory-bound). Targets no
- * item names are left out, with the reason.
+ * for this kind of device before a GGUF any backend runs), then one that keeps
+ * the model's choices (measured top-1 agreement of at least QUALITY_FLOOR, or
+ * not measured) before one that does not, then the smaller file (decoding is
+ * memory-bound). Targets no item names are left out, with the reason.
  */
 export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProfile, priority: readonly PriorityItem[] = DEFAULT_PRIORITY): ArtifactPlan {
   const candidates: PlannedAttempt[] = [];
@@ -130,10 +139,13 @@ export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProf
         const named = item === target.backend;
         const missing = target.needs.map((need) => missingOnDevice(need, device, named || need !== target.backend)).find((m) => m !== undefined);
         if (missing) skipped.push({ artifact: artifact.id, backend: target.backend, reason: missing });
-        else here.push({ artifact, target, reason: `${item}${named ? '' : ` (${target.backend})`}, by priority ${priority.join(',')}` });
+        else {
+          const quality = losesQuality(artifact) ? `; ranked after those that keep the model's choices (top-1 agreement ${(artifact.top1Agreement! * 100).toFixed(1)}% is under ${QUALITY_FLOOR * 100}%)` : '';
+          here.push({ artifact, target, reason: `${item}${named ? '' : ` (${target.backend})`}, by priority ${priority.join(',')}${quality}` });
+        }
       }
     }
-    here.sort((a, b) => a.artifact.targets.length - b.artifact.targets.length || a.artifact.sizeBytes - b.artifact.sizeBytes);
+    here.sort((a, b) => a.artifact.targets.length - b.artifact.targets.length || Number(losesQuality(a.artifact)) - Number(losesQuality(b.artifact)) || a.artifact.sizeBytes - b.artifact.sizeBytes);
     candidates.push(...here);
   }
   for (const artifact of artifacts) {

@@ -30,10 +30,13 @@ export function exportFamily(modelClass: string): ExportFamily {
   if (!family) throw new Error(`no architecture family has the model class ${modelClass}`);
   return family;
 }
-export const EXPORT_QMODES = ['8da4w', 'int8', 'none'] as const;
+/** 8da4w / 8da8w: 8-bit dynamic activations with 4- or 8-bit weights (XNNPACK); int8: 8-bit weights only. */
+export const EXPORT_QMODES = ['8da4w', '8da8w', 'int8', 'none'] as const;
 export const EXPORT_DTYPES = ['fp32', 'fp16', 'bf16'] as const;
-/** Group sizes the 8da4w kernels accept. */
-export const EXPORT_GROUP_SIZES = [32, 64, 128, 256] as const;
+/** Weight group sizes the XNNPACK kernels accept; 0 is one scale per output channel (8da8w only). */
+export const EXPORT_GROUP_SIZES = [0, 32, 64, 128, 256] as const;
+/** The modes that quantize activations dynamically and run through XNNPACK. */
+const DYNAMIC_QMODES: readonly string[] = ['8da4w', '8da8w'];
 
 const flag = z.boolean();
 
@@ -105,8 +108,12 @@ export const exportConfigSchema = z
       issue(['model', 'max_context_length'], `must be at least model.max_seq_length (${config.model.max_seq_length})`);
     }
     const backends = config.backend;
-    if (!backends.xnnpack.enabled && !backends.vulkan.enabled && !backends.qnn.enabled && config.quantization.qmode === '8da4w') {
-      issue(['quantization', 'qmode'], '8da4w runs through XNNPACK kernels: enable backend.xnnpack (or use qmode none)');
+    const qmode = config.quantization.qmode;
+    if (!backends.xnnpack.enabled && !backends.vulkan.enabled && !backends.qnn.enabled && DYNAMIC_QMODES.includes(qmode)) {
+      issue(['quantization', 'qmode'], `${qmode} runs through XNNPACK kernels: enable backend.xnnpack (or use qmode none)`);
+    }
+    if (config.quantization.group_size === 0 && qmode !== '8da8w') {
+      issue(['quantization', 'group_size'], `0 (one scale per channel) is for qmode 8da8w; ${qmode} takes 32, 64, 128 or 256`);
     }
     if (backends.qnn.enabled && config.quantization.qmode !== 'none') {
       issue(['quantization', 'qmode'], 'QNN quantizes with its own PT2E scheme: use qmode none with backend.qnn');
@@ -115,8 +122,8 @@ export const exportConfigSchema = z
     // the Vulkan partitioner would never run and the .pte would have no Vulkan delegate.
     if (backends.vulkan.enabled && backends.xnnpack.enabled) {
       issue(['backend', 'xnnpack', 'enabled'], 'must be false with backend.vulkan: the exporter lowers to XNNPACK alone when it is on, and Vulkan is ignored (ops Vulkan does not take run on the portable kernels)');
-    } else if (backends.vulkan.enabled && config.quantization.qmode === '8da4w') {
-      issue(['quantization', 'qmode'], '8da4w turns XNNPACK on, and the exporter then ignores Vulkan: use qmode none with backend.vulkan');
+    } else if (backends.vulkan.enabled && DYNAMIC_QMODES.includes(qmode)) {
+      issue(['quantization', 'qmode'], `${qmode} turns XNNPACK on, and the exporter then ignores Vulkan: use qmode none with backend.vulkan`);
     }
     if (backends.qnn.enabled && backends.vulkan.enabled) {
       issue(['backend'], 'choose one accelerator per artifact: qnn or vulkan, not both');
@@ -126,9 +133,9 @@ export const exportConfigSchema = z
 export type ExportConfigInput = z.input<typeof exportConfigSchema>;
 export type ExportConfig = z.output<typeof exportConfigSchema>;
 
-/** "8da4w g32", "int8", "none", plus the embedding scheme: the manifest's quantization label. */
+/** "8da4w-g32", "8da8w-per-channel", "int8", "none", plus the embedding scheme: the manifest's quantization label. */
 export function quantizationLabel(config: ExportConfig): string {
   const q = config.quantization;
-  const main = q.qmode === '8da4w' ? `8da4w-g${q.group_size}` : q.qmode;
+  const main = DYNAMIC_QMODES.includes(q.qmode) ? `${q.qmode}-${q.group_size === 0 ? 'per-channel' : `g${q.group_size}`}` : q.qmode;
   return q.embedding_quantize ? `${main}, embedding ${q.embedding_quantize}` : main;
 }

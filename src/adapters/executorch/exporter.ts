@@ -52,7 +52,7 @@ interface Source {
 }
 
 /** The Python files an export runs; a change to one of them makes a new export key. */
-const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'verify.py', 'kernels.py'];
+const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'speedups.py', 'verify.py', 'parity.py', 'kernels.py'];
 /**
  * Of the per-architecture converters, an export runs the package's own two files and its family's:
  * a module, or a package (a family with modules of its own, such as Motif's) whose files all count.
@@ -150,6 +150,7 @@ export async function exportModel(options: ExportOptions): Promise<ExportOutcome
       exportDurationSeconds: Math.round((Date.now() - started) / 100) / 10,
       versions: result.versions,
       verification: result.verification ? { prompt: result.verification.prompt, logitsShape: result.verification.logits_shape, continuation: result.verification.continuation } : null,
+      ...(result.quality ? { quality: { top1Agreement: result.quality.top1_agreement, positions: result.quality.positions, reference: 'transformers on the source weights' } } : {}),
       ...(source.synthetic ? { synthetic: source.synthetic } : {}),
       installedAt: new Date().toISOString(),
     };
@@ -179,6 +180,7 @@ interface PythonResult {
   eos_ids: number[];
   versions: Record<string, string>;
   verification: { prompt: string; logits_shape: number[]; continuation: string } | null;
+  quality: { top1_agreement: number; positions: number; agree: number } | null;
 }
 
 /** Runs python -m onboard_executorch.export: output to the log, events on fd 3. */
@@ -275,10 +277,13 @@ async function hashDirectory(dir: string, files: string[]): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Equal keys mean an equal export: the config (less where copies go), the source, the toolchain and our export code. */
+/**
+ * Equal keys mean an equal export: the config (less where copies go, and less where the
+ * checkpoint lies: its content is hashed), the source, the toolchain and our export code.
+ */
 async function computeExportKey(config: ExportConfig, source: Source): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ ...config, export: { output_name: config.export.output_name } }));
+  hash.update(JSON.stringify({ ...config, base: { ...config.base, checkpoint: undefined }, export: { output_name: config.export.output_name } }));
   hash.update(source.sha256);
   hash.update(await readFile(REQUIREMENTS_FILE));
   for (const file of [...EXPORT_SCRIPTS, ...(await architectureScripts(exportFamily(config.base.model_class)))]) {

@@ -64,6 +64,8 @@ export const pteManifestSchema = z.object({
   exportDurationSeconds: z.number(),
   versions: z.record(z.string(), z.string()),
   verification: z.object({ prompt: z.string(), logitsShape: z.array(z.number().int()), continuation: z.string() }).nullable(),
+  /** What quantization kept, measured at export: the share of positions where the program's top-1 token is the reference's. */
+  quality: z.object({ top1Agreement: z.number().min(0).max(1), positions: z.number().int().positive(), reference: z.string() }).optional(),
   /** Set when the source was a synthetic checkpoint (`onboard dev make-checkpoint`): random weights, meaningless answers. */
   synthetic: z.object({ shapeOf: z.string(), layers: z.number().int(), seed: z.number().int() }).optional(),
   encryption,

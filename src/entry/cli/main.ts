@@ -45,7 +45,7 @@ Quick start:
   onboard chat                         chat in the terminal with the default model (fetched on first use)
   onboard run "Why is the sky blue?"   one answer, streamed to stdout
   onboard doctor                       what this machine can run
-  onboard export -c configs/smollm2-135m-xnnpack-8da4w.yaml   a .pte for ExecuTorch
+  onboard export -c configs/smollm2-135m-xnnpack-8da8w.yaml   a .pte for ExecuTorch
   onboard inspect <file.pte|file.gguf> what a model file holds
   onboard bundle <id> --out <dir>      the files an Android app loads, with sizes and sha256
 

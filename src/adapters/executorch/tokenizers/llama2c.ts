@@ -1,5 +1,5 @@
 import { ModelCorruptError } from '../../../core/errors.js';
-import type { TextTokenizer } from './text-tokenizer.js';
+import { encodeWithSpecials, type TextTokenizer } from './text-tokenizer.js';
 
 /** Bytes without a piece of their own are encoded as tokens 3..258 (<0x00>..<0xFF> after <unk>, <s>, </s>). */
 const BYTE_TOKEN_OFFSET = 3;
@@ -55,8 +55,7 @@ export function loadLlama2cTokenizer(path: string, bytes: Buffer): TextTokenizer
     if (!ids.has(key)) ids.set(key, id);
   });
   const lookup = (piece: Buffer): number | undefined => ids.get(piece.toString('latin1'));
-  const specials = [vocab.bosId, vocab.eosId].map((id) => vocab.pieces[id]!.toString('utf8')).filter((text) => /^<.+>$/.test(text));
-  const specialPattern = specials.length > 0 ? new RegExp(specials.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : undefined;
+  const specials = new Map([vocab.bosId, vocab.eosId].map((id) => [vocab.pieces[id]!.toString('utf8'), id] as const).filter(([text]) => /^<.+>$/.test(text)));
 
   function encodeText(text: string): number[] {
     if (text === '') return [];
@@ -95,18 +94,8 @@ export function loadLlama2cTokenizer(path: string, bytes: Buffer): TextTokenizer
     format: 'llama2c',
     path,
     size: vocab.pieces.length,
-    specialTokens: specials,
-    encode(text) {
-      if (!specialPattern) return encodeText(text);
-      const out: number[] = [];
-      let last = 0;
-      for (const match of text.matchAll(specialPattern)) {
-        out.push(...encodeText(text.slice(last, match.index)), lookup(Buffer.from(match[0]))!);
-        last = match.index + match[0].length;
-      }
-      out.push(...encodeText(text.slice(last)));
-      return out;
-    },
+    specialTokens: [...specials.keys()],
+    encode: (text) => encodeWithSpecials(text, specials, encodeText),
     decode(tokens) {
       const parts = tokens.map((id, i) => {
         let piece = vocab.pieces[id] ?? Buffer.alloc(0);

@@ -1,7 +1,7 @@
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { SentencePieceProcessor } from '@sctg/sentencepiece-js';
 import { ModelCorruptError } from '../../../core/errors.js';
-import type { TextTokenizer } from './text-tokenizer.js';
+import { encodeWithSpecials, type TextTokenizer } from './text-tokenizer.js';
 
 /** sentencepiece_model.proto: ModelProto.pieces, SentencePiece.{piece, type}, TrainerSpec.{bos_id, eos_id}. */
 const MODEL_PIECES = 1;
@@ -67,24 +67,13 @@ export async function loadSentencePieceTokenizer(path: string, bytes: Buffer): P
     throw new ModelCorruptError(path, `it is not a SentencePiece model: ${(error as Error).message}`);
   }
   const controlIds = new Map([...model.controls].filter((id) => model.pieces[id]!.length > 1).map((id) => [model.pieces[id]!, id]));
-  const controlPattern = controlIds.size > 0 ? new RegExp([...controlIds.keys()].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g') : undefined;
   const encodeText = (text: string): number[] => (text === '' ? [] : processor.encodeIds(text));
   return {
     format: 'sentencepiece',
     path,
     size: model.pieces.length,
     specialTokens: [...controlIds.keys()],
-    encode(text) {
-      if (!controlPattern) return encodeText(text);
-      const ids: number[] = [];
-      let last = 0;
-      for (const match of text.matchAll(controlPattern)) {
-        ids.push(...encodeText(text.slice(last, match.index)), controlIds.get(match[0])!);
-        last = match.index + match[0].length;
-      }
-      ids.push(...encodeText(text.slice(last)));
-      return ids;
-    },
+    encode: (text) => encodeWithSpecials(text, controlIds, encodeText),
     decode: (ids) => String(processor.decodeIds(Int32Array.from(ids))),
     tokenText: (id) => model.pieces[id],
   };

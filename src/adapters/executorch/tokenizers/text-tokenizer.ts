@@ -30,3 +30,20 @@ export function tokenizerFormat(head: Buffer): TokenizerFormat {
   if (head[0] === 0x0a) return 'sentencepiece'; // a protobuf whose first field is the pieces
   return 'llama2c';
 }
+
+/**
+ * Encodes `text` with `encodeText`, each of the `specials` spelled in it becoming its id: for
+ * formats whose own encoder never matches control tokens in text (SentencePiece, llama2.c).
+ */
+export function encodeWithSpecials(text: string, specials: ReadonlyMap<string, number>, encodeText: (part: string) => number[]): number[] {
+  if (specials.size === 0) return encodeText(text);
+  const pattern = new RegExp([...specials.keys()].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  const ids: number[] = [];
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    ids.push(...encodeText(text.slice(last, match.index)), specials.get(match[0])!);
+    last = match.index + match[0].length;
+  }
+  ids.push(...encodeText(text.slice(last)));
+  return ids;
+}

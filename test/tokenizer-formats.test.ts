@@ -104,7 +104,14 @@ describe('each tokenizer format ExecuTorch\'s runner reads (made files, since no
 describe('tokenizer files that cannot serve the program get a typed error', { timeout: 300_000 }, () => {
   const ask = (tokenizer: string, extra: string[] = []) => runCli(['run', '--model', pte, '--tokenizer', tokenizer, ...extra, '--max-tokens', '2', 'Hi'], { timeoutMs: 180_000 });
 
-  it('a truncated llama2.c file and a tiktoken file without byte tokens are MODEL_CORRUPT, saying why', async () => {
+  it('a truncated llama2.c or SentencePiece file and a tiktoken file without byte tokens are MODEL_CORRUPT, saying why', async () => {
+    const model = await readFile(made.files.sentencepiece);
+    const cutModel = join(scratch, 'cut.model');
+    await writeFile(cutModel, model.subarray(0, Math.floor(model.length / 3)));
+    const cutSp = await ask(cutModel);
+    assertFriendly(cutSp, 'MODEL_CORRUPT', 3);
+    assert.match(cutSp.stderr, /not a SentencePiece model/);
+
     const bytes = await readFile(made.files.llama2c);
     const truncated = join(scratch, 'truncated.bin');
     await writeFile(truncated, bytes.subarray(0, bytes.length - 100));

@@ -6,6 +6,7 @@ import { encodeWithSpecials, type TextTokenizer } from './text-tokenizer.js';
 /** sentencepiece_model.proto: ModelProto.pieces, SentencePiece.{piece, type}, TrainerSpec.{bos_id, eos_id}. */
 const MODEL_PIECES = 1;
 const MODEL_TRAINER_SPEC = 2;
+const MODEL_NORMALIZER_SPEC = 3;
 const PIECE_TEXT = 1;
 const PIECE_TYPE = 3;
 const PIECE_TYPE_CONTROL = 3;
@@ -19,12 +20,18 @@ interface ModelPieces {
   eosId: number;
 }
 
-/** The pieces and control ids of a SentencePiece model, read from its protobuf (the processor does not list them). */
+/**
+ * The pieces and control ids of a SentencePiece model, read from its protobuf (the processor
+ * does not list them). A protobuf cut between two fields still parses, so the specs that
+ * every trainer writes after the pieces are required: a truncated file lacks them.
+ */
 function readPieces(bytes: Uint8Array): ModelPieces {
   const model = new BinaryReader(bytes);
   const found: ModelPieces = { pieces: [], controls: new Set(), bosId: 1, eosId: 2 };
+  const seen = new Set<number>();
   while (model.pos < model.len) {
     const [field, wire] = model.tag();
+    seen.add(field);
     if (field === MODEL_PIECES && wire === WireType.LengthDelimited) {
       const piece = new BinaryReader(model.bytes());
       let text = '';
@@ -47,6 +54,7 @@ function readPieces(bytes: Uint8Array): ModelPieces {
       }
     } else model.skip(wire);
   }
+  if (!seen.has(MODEL_TRAINER_SPEC) || !seen.has(MODEL_NORMALIZER_SPEC)) throw new Error('it ends before its trainer and normalizer specs (truncated)');
   return found;
 }
 

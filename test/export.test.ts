@@ -72,7 +72,7 @@ describe('onboard export: config and input errors, before any slow step', () => 
       config: VALID,
       args: ['--set', 'quantization.group_size=48'],
       exit: 10,
-      expect: [/quantization\.group_size: must be one of 32, 64, 128, 256/],
+      expect: [/quantization\.group_size: must be one of 0, 32, 64, 128, 256/],
     },
     {
       name: 'Vulkan next to XNNPACK is refused: the exporter would ignore Vulkan',

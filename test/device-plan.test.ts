@@ -121,10 +121,13 @@ describe('the artifact priority chain', () => {
     const lossy = { ...xnnpackPte, id: '8da4w', top1Agreement: 0.563 };
     const kept = { ...artifact('8da8w', 'pte', 157, xnnpackPte.targets), top1Agreement: 0.927 };
     const plan = planArtifacts([gguf, lossy, kept, fp32Pte], cpuOnly, ['cpu']);
-    // 8da8w and fp32 (not measured) keep their size order; 8da4w, the smallest, goes last of the .pte files.
+    // Measured and kept, then not measured (fp32 here), then measured and lost: 8da4w, the smallest, goes last of the .pte files.
     assert.deepEqual(order(plan), ['8da8w@xnnpack', 'fp32@xnnpack', '8da4w@xnnpack', 'gguf@cpu']);
     assert.match(plan.candidates[2]!.reason, /top-1 agreement 56\.3% is under 90%/);
     assert.doesNotMatch(plan.candidates[0]!.reason, /agreement/);
+    // An export made before exports measured themselves (no figure) comes after one that proved it keeps them.
+    const unmeasured = { ...xnnpackPte, id: 'old-8da4w' };
+    assert.deepEqual(order(planArtifacts([unmeasured, kept], cpuOnly, ['cpu'])), ['8da8w@xnnpack', 'old-8da4w@xnnpack']);
   });
 
   it('parses priority lists and names unknown items', () => {

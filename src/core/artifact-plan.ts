@@ -115,15 +115,18 @@ export const QUALITY_FLOOR = 0.9;
 
 const losesQuality = (artifact: Artifact): boolean => artifact.top1Agreement !== undefined && artifact.top1Agreement < QUALITY_FLOOR;
 
+/** 0: measured to keep the model's choices; 1: never measured (an older export, a GGUF); 2: measured to lose them. */
+const qualityRank = (artifact: Artifact): number => (artifact.top1Agreement === undefined ? 1 : losesQuality(artifact) ? 2 : 0);
+
 /**
  * Orders the ways to run a model's artifacts. The priority list is walked in
  * order; each item (a class such as `gpu`, or a backend such as `vulkan`)
  * takes the targets it matches that the device has. Within one item an
  * artifact made for fewer targets comes first (an ExecuTorch program exported
- * for this kind of device before a GGUF any backend runs), then one that keeps
- * the model's choices (measured top-1 agreement of at least QUALITY_FLOOR, or
- * not measured) before one that does not, then the smaller file (decoding is
- * memory-bound). Targets no item names are left out, with the reason.
+ * for this kind of device before a GGUF any backend runs), then one measured
+ * to keep the model's choices (top-1 agreement of at least QUALITY_FLOOR), then
+ * one never measured, then one measured to lose them, then the smaller file
+ * (decoding is memory-bound). Targets no item names are left out, with the reason.
  */
 export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProfile, priority: readonly PriorityItem[] = DEFAULT_PRIORITY): ArtifactPlan {
   const candidates: PlannedAttempt[] = [];
@@ -145,7 +148,7 @@ export function planArtifacts(artifacts: readonly Artifact[], device: DeviceProf
         }
       }
     }
-    here.sort((a, b) => a.artifact.targets.length - b.artifact.targets.length || Number(losesQuality(a.artifact)) - Number(losesQuality(b.artifact)) || a.artifact.sizeBytes - b.artifact.sizeBytes);
+    here.sort((a, b) => a.artifact.targets.length - b.artifact.targets.length || qualityRank(a.artifact) - qualityRank(b.artifact) || a.artifact.sizeBytes - b.artifact.sizeBytes);
     candidates.push(...here);
   }
   for (const artifact of artifacts) {

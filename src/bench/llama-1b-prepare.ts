@@ -1,6 +1,6 @@
 // `npm run bench:llama-1b:prepare`: the guide's headline model, SYNTHETIC: a checkpoint in
 // Llama-3.2-1B-Instruct's full shape (16 layers, 2048 wide, a 128,256-token vocabulary) with random
-// weights, exported with the default CPU recipe (configs/llama-3.2-1b-instruct-xnnpack-8da4w.yaml)
+// weights, exported with the upstream CPU recipe (configs/llama-3.2-1b-instruct-xnnpack-8da4w.yaml)
 // and converted to GGUF by llama.cpp's own converter (convert_hf_to_gguf.py from the
 // llama-cpp-python source distribution on PyPI). Each step is skipped when its result exists.
 // Then `npm run bench:architectures` measures both. Not part of CI: the export takes about an hour here.

@@ -9,7 +9,7 @@ import { HostExitedError, HostProcess, HostRequestError, nativeHostCommand, pyth
 import { HOST_PROTOCOL_VERSION } from './host-protocol.js';
 import { nativeRuntimeState } from './native-runtime.js';
 import { loadTokenizer } from './tokenizers/load-tokenizer.js';
-import type { TextTokenizer } from './tokenizers/text-tokenizer.js';
+import { alternation, type TextTokenizer } from './tokenizers/text-tokenizer.js';
 import { toolchainState } from './toolchain.js';
 
 /** Which ExecuTorch runtime hosts a program: onboard's native addon, the Python toolchain, or the first that is installed. */
@@ -221,7 +221,7 @@ class ExecuTorchModel implements LoadedModel {
   private encodePlain(text: string): number[] {
     const specials = this.tok.specialTokens.filter((s) => s.length > 1 && text.includes(s));
     if (specials.length === 0) return this.tok.encode(text);
-    const pattern = new RegExp(specials.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    const pattern = alternation(specials);
     const ids: number[] = [];
     let last = 0;
     for (const match of text.matchAll(pattern)) {

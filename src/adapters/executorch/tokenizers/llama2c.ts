@@ -49,18 +49,19 @@ function readVocabulary(path: string, bytes: Buffer): Vocabulary {
  */
 export function loadLlama2cTokenizer(path: string, bytes: Buffer): TextTokenizer {
   const vocab = readVocabulary(path, bytes);
+  // Pieces as latin1 strings (one char per byte): lookups and the merge loop's pair keys need no buffers.
+  const keys = vocab.pieces.map((piece) => piece.toString('latin1'));
   const ids = new Map<string, number>();
-  vocab.pieces.forEach((piece, id) => {
-    const key = piece.toString('latin1');
+  keys.forEach((key, id) => {
     if (!ids.has(key)) ids.set(key, id);
   });
   const lookup = (piece: Buffer): number | undefined => ids.get(piece.toString('latin1'));
+  const space = ids.get(' ');
   const specials = new Map([vocab.bosId, vocab.eosId].map((id) => [vocab.pieces[id]!.toString('utf8'), id] as const).filter(([text]) => /^<.+>$/.test(text)));
 
   function encodeText(text: string): number[] {
     if (text === '') return [];
     const tokens: number[] = [];
-    const space = lookup(Buffer.from(' '));
     if (space !== undefined) tokens.push(space);
     const utf8 = Buffer.from(text, 'utf8');
     let start = 0;
@@ -78,7 +79,7 @@ export function loadLlama2cTokenizer(path: string, bytes: Buffer): TextTokenizer
       let bestId = -1;
       let bestScore = -1e10;
       for (let i = 0; i + 1 < tokens.length; i++) {
-        const id = lookup(Buffer.concat([vocab.pieces[tokens[i]!]!, vocab.pieces[tokens[i + 1]!]!]));
+        const id = ids.get(keys[tokens[i]!]! + keys[tokens[i + 1]!]!);
         if (id !== undefined && vocab.scores[id]! > bestScore) {
           bestScore = vocab.scores[id]!;
           bestId = id;

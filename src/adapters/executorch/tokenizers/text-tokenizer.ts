@@ -37,7 +37,7 @@ export function tokenizerFormat(head: Buffer): TokenizerFormat {
  */
 export function encodeWithSpecials(text: string, specials: ReadonlyMap<string, number>, encodeText: (part: string) => number[]): number[] {
   if (specials.size === 0) return encodeText(text);
-  const pattern = new RegExp([...specials.keys()].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  const pattern = alternation([...specials.keys()]);
   const ids: number[] = [];
   let last = 0;
   for (const match of text.matchAll(pattern)) {
@@ -46,4 +46,9 @@ export function encodeWithSpecials(text: string, specials: ReadonlyMap<string, n
   }
   ids.push(...encodeText(text.slice(last)));
   return ids;
+}
+
+/** A global pattern matching any of `texts` literally. */
+export function alternation(texts: readonly string[]): RegExp {
+  return new RegExp(texts.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
 }

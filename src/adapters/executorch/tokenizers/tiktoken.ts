@@ -6,7 +6,7 @@ import type { TextTokenizer } from './text-tokenizer.js';
  * The special tokens ExecuTorch's runner gives a tiktoken file when it is loaded alone:
  * Llama 3's, 256 of them, numbered after the file's ranks.
  */
-export function llama3SpecialTokens(): string[] {
+function llama3SpecialTokens(): string[] {
   const named = ['<|begin_of_text|>', '<|end_of_text|>', '<|reserved_special_token_0|>', '<|reserved_special_token_1|>', '<|finetune_right_pad_id|>', '<|step_id|>', '<|start_header_id|>', '<|end_header_id|>', '<|eom_id|>', '<|eot_id|>', '<|python_tag|>'];
   for (let n = 2; named.length < 256; n++) named.push(`<|reserved_special_token_${n}|>`);
   return named;

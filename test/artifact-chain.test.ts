@@ -1,16 +1,18 @@
 // A model with several artifacts, chosen by what this machine has, with real failures: a preferred
 // .pte whose XNNPACK delegate blob is damaged on disk (same size, so only loading finds it), one whose
-// weights are damaged (it loads; its first forward gives NaN), and a Vulkan .pte, which this
-// ExecuTorch runtime cannot run. Each model lives in its own scratch cache
+// weights are damaged (it loads; its first forward gives NaN), and a Vulkan .pte (of a SYNTHETIC
+// two-layer checkpoint: the refusal is the runtime's, whatever the model), which this ExecuTorch
+// runtime cannot run. Each model lives in its own scratch cache
 // built from the real exports and the default GGUF.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { copyFile, link, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readPte } from '../src/adapters/pte/reader.js';
 import { defaultModelPath, repoRoot, runCli } from './helpers.js';
+import { syntheticExport } from './synthetic-export.js';
 
 const EXPORT_TIMEOUT_MS = 60 * 60_000;
 const PROMPT = 'What is the capital of France?';
@@ -154,9 +156,9 @@ describe('several artifacts per model', () => {
 describe('an artifact that needs a backend this runtime lacks', { skip: hasVulkanLoader ? false : 'no Vulkan loader (apt-get install libvulkan1 mesa-vulkan-drivers)' }, () => {
   it('a Vulkan .pte is tried on the Vulkan device, fails with BACKEND_UNAVAILABLE, and the GGUF runs there instead', async () => {
     const cache = join(scratch, 'vulkan');
-    const vulkanDir = await exported('smollm2-135m-vulkan.yaml');
-    assert.deepEqual((await readPte(join(vulkanDir, `${basename(vulkanDir)}.pte`))).backends, ['VulkanBackend']);
-    await stage(cache, vulkanDir, 'gpu-vulkan', 'gpu');
+    const { pte } = await syntheticExport('smollm2', scratch, 'vulkan');
+    assert.deepEqual((await readPte(pte)).backends, ['VulkanBackend']);
+    await stage(cache, dirname(pte), 'gpu-vulkan', 'gpu');
     await stage(cache, dirname(await defaultModelPath()), 'gpu-gguf', 'gpu');
     // llvmpipe (Mesa's Vulkan on the CPU) is a software device: only used when vulkan is named.
     const result = await runJson(cache, ['--model', 'gpu', '--priority', 'vulkan,cpu'], { GGML_VK_VISIBLE_DEVICES: '0' });

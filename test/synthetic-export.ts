@@ -1,5 +1,7 @@
 // A SYNTHETIC checkpoint of one architecture (2 layers, a 1024-token vocabulary) exported to
-// an fp32 XNNPACK .pte: what the architecture and tokenizer tests run. Made once: the checkpoint
+// an fp32 .pte for XNNPACK (what the architecture and tokenizer tests run) or for Vulkan (a program
+// this runtime must refuse, for the chain test: seconds to make, where the full model's Vulkan
+// export takes a quarter of an hour). Made once: the checkpoint
 // lives at a fixed place outside the repo (the maker writes the same bytes every time, so it is
 // reused) and the export is cached by its key, so later runs take seconds.
 import assert from 'node:assert/strict';
@@ -19,18 +21,23 @@ export interface SyntheticExport {
   manifest: { synthetic?: { shapeOf: string; layers: number } };
 }
 
+const BACKEND_YAML = {
+  xnnpack: 'backend: {xnnpack: {enabled: true, extended_ops: true}}',
+  vulkan: 'backend: {vulkan: {enabled: true}}',
+} as const;
+
 /** `scratch`: a temporary folder for the export config. */
-export async function syntheticExport(arch: string, scratch: string): Promise<SyntheticExport> {
+export async function syntheticExport(arch: string, scratch: string, backend: keyof typeof BACKEND_YAML = 'xnnpack'): Promise<SyntheticExport> {
   const out = join(configFromEnv().cacheDir, 'synthetic', `test-${arch}-l${SYNTHETIC_LAYERS}-v${SYNTHETIC_VOCAB}`);
   const made = await runCli(['dev', 'make-checkpoint', '--arch', arch, '--layers', String(SYNTHETIC_LAYERS), '--vocab', String(SYNTHETIC_VOCAB), '--out', out, '--json']);
   assert.equal(made.code, 0, made.stderr);
   const checkpoint = JSON.parse(made.stdout) as SyntheticCheckpoint;
-  const config = join(scratch, `${arch}.yaml`);
+  const config = join(scratch, `${arch}-${backend}.yaml`);
   await writeFile(
     config,
     `base: {model_class: ${checkpoint.model_class}, checkpoint: ${checkpoint.path}}\n` +
-      'model: {max_seq_length: 256}\nbackend: {xnnpack: {enabled: true, extended_ops: true}}\nquantization: {qmode: none}\n' +
-      `export: {output_name: synthetic-${arch.replaceAll('_', '-')}-l${SYNTHETIC_LAYERS}-xnnpack-fp32}\n`,
+      `model: {max_seq_length: 256}\n${BACKEND_YAML[backend]}\nquantization: {qmode: none}\n` +
+      `export: {output_name: synthetic-${arch.replaceAll('_', '-')}-l${SYNTHETIC_LAYERS}-${backend}-fp32}\n`,
   );
   const exported = await runCli(['export', '--config', config, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
   assert.equal(exported.code, 0, exported.stderr);

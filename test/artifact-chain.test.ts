@@ -156,7 +156,7 @@ describe('several artifacts per model', () => {
 describe('an artifact that needs a backend this runtime lacks', { skip: hasVulkanLoader ? false : 'no Vulkan loader (apt-get install libvulkan1 mesa-vulkan-drivers)' }, () => {
   it('a Vulkan .pte is tried on the Vulkan device, fails with BACKEND_UNAVAILABLE, and the GGUF runs there instead', async () => {
     const cache = join(scratch, 'vulkan');
-    const { pte } = await syntheticExport('smollm2', scratch, 'vulkan');
+    const { pte } = await syntheticExport('smollm2', scratch, { backend: 'vulkan' });
     assert.deepEqual((await readPte(pte)).backends, ['VulkanBackend']);
     await stage(cache, dirname(pte), 'gpu-vulkan', 'gpu');
     await stage(cache, dirname(await defaultModelPath()), 'gpu-gguf', 'gpu');

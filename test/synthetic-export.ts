@@ -26,21 +26,34 @@ const BACKEND_YAML = {
   vulkan: 'backend: {vulkan: {enabled: true}}',
 } as const;
 
+export interface SyntheticExportOptions {
+  backend?: keyof typeof BACKEND_YAML;
+  /** `none` (fp32, the default) or `8da8w` (per channel, as the default CPU export). */
+  qmode?: 'none' | '8da8w';
+  /** Appended to the output name, for a second export of the same job. */
+  suffix?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const QUANTIZATION_YAML = { none: 'quantization: {qmode: none}', '8da8w': 'quantization: {qmode: 8da8w, group_size: 0}' } as const;
+
 /** `scratch`: a temporary folder for the export config. */
-export async function syntheticExport(arch: string, scratch: string, backend: keyof typeof BACKEND_YAML = 'xnnpack'): Promise<SyntheticExport> {
+export async function syntheticExport(arch: string, scratch: string, options: SyntheticExportOptions = {}): Promise<SyntheticExport & { sha256: string }> {
+  const { backend = 'xnnpack', qmode = 'none', suffix = '' } = options;
   const out = join(configFromEnv().cacheDir, 'synthetic', `test-${arch}-l${SYNTHETIC_LAYERS}-v${SYNTHETIC_VOCAB}`);
   const made = await runCli(['dev', 'make-checkpoint', '--arch', arch, '--layers', String(SYNTHETIC_LAYERS), '--vocab', String(SYNTHETIC_VOCAB), '--out', out, '--json']);
   assert.equal(made.code, 0, made.stderr);
   const checkpoint = JSON.parse(made.stdout) as SyntheticCheckpoint;
-  const config = join(scratch, `${arch}-${backend}.yaml`);
+  const name = `synthetic-${arch.replaceAll('_', '-')}-l${SYNTHETIC_LAYERS}-${backend}-${qmode === 'none' ? 'fp32' : qmode}${suffix}`;
+  const config = join(scratch, `${name}.yaml`);
   await writeFile(
     config,
     `base: {model_class: ${checkpoint.model_class}, checkpoint: ${checkpoint.path}}\n` +
-      `model: {max_seq_length: 256}\n${BACKEND_YAML[backend]}\nquantization: {qmode: none}\n` +
-      `export: {output_name: synthetic-${arch.replaceAll('_', '-')}-l${SYNTHETIC_LAYERS}-${backend}-fp32}\n`,
+      `model: {max_seq_length: 256}\n${BACKEND_YAML[backend]}\n${QUANTIZATION_YAML[qmode]}\n` +
+      `export: {output_name: ${name}}\n`,
   );
-  const exported = await runCli(['export', '--config', config, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS });
+  const exported = await runCli(['export', '--config', config, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS, env: options.env });
   assert.equal(exported.code, 0, exported.stderr);
-  const result = JSON.parse(exported.stdout) as { model: { path: string; manifest: SyntheticExport['manifest'] } };
-  return { checkpoint, pte: result.model.path, manifest: result.model.manifest };
+  const result = JSON.parse(exported.stdout) as { model: { path: string; manifest: SyntheticExport['manifest'] & { sha256: string } } };
+  return { checkpoint, pte: result.model.path, manifest: result.model.manifest, sha256: result.model.manifest.sha256 };
 }

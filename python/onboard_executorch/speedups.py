@@ -1,12 +1,63 @@
 """Changes to how the exporter runs, not to what it produces (each one is checked by exporting
-the same job with and without it and comparing the .pte bytes: docs/model-preparation.md).
+the same job with and without them and comparing the .pte bytes: docs/model-preparation.md).
 
-Provenance records: every pass that retraces the graph gives each node a NodeSource naming the
-node it came from, and torch builds it by deep-copying that node's whole provenance chain. The
-chain grows with every pass, so an LLM export spends about a tenth of its time copying records
-nobody changes: nothing in torch, torchao or ExecuTorch mutates a NodeSource after it is made
-(its cached dict relies on that). Deep copies of one now share it, as Python does for tuples.
+Profiled on an LLM export, a third of the time goes to retracing graphs that nothing changed
+since they were last traced, and a tenth to copying provenance records. Three changes:
+
+1. Provenance records: every retrace gives each node a NodeSource naming the node it came from,
+   built by deep-copying that node's whole provenance chain, which grows with every pass. Nothing
+   in torch, torchao or ExecuTorch mutates a NodeSource after it is made (its cached dict relies on
+   that), so deep copies of one now share it, as Python does for tuples.
+2. Decompositions that have nothing to do: the edge lowering decomposes the program once with the
+   partitioners' ops kept, tags the ones they take, then decomposes the whole program again for the
+   ones they refused, and before that re-functionalizes a program that export has just
+   functionalized. When the graph is unchanged since a decomposition made it and holds none of the
+   table's operators but those that decomposition left in place, the run is skipped. (ExecuTorch
+   skips one such run itself, on the same reasoning: exir/program/_program.py, "safe to skip when
+   none of those targets occur".)
+3. Retraces that have nothing to do: every XNNPACK pass ends by retracing its graph through fake
+   tensors to refresh the metadata, even when the pass found nothing to change (an LLM has no
+   batch norm, convolution or upsampling, and each such pass retraces every partition). A pass
+   that only retraces (it overrides none of the tracing hooks) over a graph unchanged since its
+   last retrace now returns that graph.
+
+"Unchanged" is a fingerprint of the graph: every node's name, kind, target and arguments, for the
+graph and its subgraphs, and for a program also its signature. An operator the edge lowering
+renamed to keep it from decomposing counts as itself (the lowering renames it back afterwards).
 """
+
+import hashlib
+
+# What an ExportPass may override to change the graph while it retraces it.
+_TRACING_HOOKS = (
+    "call_operator", "call_sym", "call_cond", "call_while", "call_map", "call_scan", "call_getitem",
+    "call_delegate", "call_submodule", "call_size_operator", "call_size_operator_all", "placeholder",
+    "output", "on_attr", "inputs", "ExportTracer", "ExportInterpreter",
+)
+
+
+def graph_fingerprint(graph_module, same_target=lambda target: target) -> str:
+    import torch
+
+    digest = hashlib.sha256()
+    for name, module in graph_module.named_modules():
+        if not isinstance(module, torch.fx.GraphModule):
+            continue
+        digest.update(f"module {name}\n".encode())
+        for node in module.graph.nodes:
+            digest.update(f"{node.name}|{node.op}|{same_target(node.target)!r}|{node.args!r}|{node.kwargs!r}\n".encode())
+    return digest.hexdigest()
+
+
+def program_fingerprint(program) -> str:
+    """Counts an operator the edge lowering has renamed to keep it from decomposing (and renames
+    back afterwards) as the operator itself."""
+    from executorch.exir.program._program import transform_op_to_aten_op
+
+    def same_target(target):
+        return transform_op_to_aten_op.get(str(target), target)
+
+    return f"{graph_fingerprint(program.graph_module, same_target)}:{program.graph_signature!r}"
 
 
 def share_provenance_records() -> None:
@@ -15,5 +66,69 @@ def share_provenance_records() -> None:
     NodeSource.__deepcopy__ = lambda self, memo: self
 
 
+def table_operators_in(graph_module, table) -> set:
+    """The operators of a decomposition table that the graph or its subgraphs call (matched as
+    ExecuTorch matches them: an edge operator by the ATen operator it wraps)."""
+    import torch
+
+    found = set()
+    for _, module in graph_module.named_modules():
+        if not isinstance(module, torch.fx.GraphModule):
+            continue
+        for node in module.graph.nodes:
+            if node.op != "call_function":
+                continue
+            target = node.target if isinstance(node.target, torch._ops.OpOverload) else getattr(node.target, "_op", node.target)
+            if target in table:
+                found.add(target)
+    return found
+
+
+def skip_idle_decompositions() -> None:
+    from torch.export import ExportedProgram
+
+    decompose = ExportedProgram.run_decompositions
+
+    def run_decompositions(self, decomp_table=None, decompose_custom_triton_ops=False):
+        made = getattr(self, "_onboard_decomposed", None)
+        if (
+            decomp_table is not None
+            and not decompose_custom_triton_ops
+            and made is not None
+            and made[0] == program_fingerprint(self)
+            and table_operators_in(self.graph_module, decomp_table) <= made[1]
+        ):
+            return self
+        result = decompose(self, decomp_table, decompose_custom_triton_ops)
+        # What the table did not decompose (aten.sym_size.int: a retrace makes it again).
+        survivors = table_operators_in(result.graph_module, decomp_table) if decomp_table is not None else set()
+        result._onboard_decomposed = (program_fingerprint(result), survivors)
+        return result
+
+    ExportedProgram.run_decompositions = run_decompositions
+
+
+def skip_idle_retraces() -> None:
+    from executorch.exir.pass_base import ExportPass, _ExportPassBase
+    from torch.fx.passes.infra.pass_base import PassResult
+
+    retrace = _ExportPassBase.call
+
+    def only_retraces(export_pass) -> bool:
+        kind = type(export_pass)
+        return all(getattr(kind, hook, None) is getattr(ExportPass, hook, None) for hook in _TRACING_HOOKS)
+
+    def call(self, graph_module):
+        if only_retraces(self) and getattr(graph_module, "_onboard_retraced", None) == graph_fingerprint(graph_module):
+            return PassResult(graph_module, True)
+        result = retrace(self, graph_module)
+        result.graph_module._onboard_retraced = graph_fingerprint(result.graph_module)
+        return result
+
+    _ExportPassBase.call = call
+
+
 def apply() -> None:
     share_provenance_records()
+    skip_idle_decompositions()
+    skip_idle_retraces()

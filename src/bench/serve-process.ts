@@ -4,9 +4,9 @@ import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../entry/cli/main.js', import.meta.url));
 
-/** Starts `onboard serve --port 0 <args>` and resolves once /health says the model is ready. */
-export async function startServeProcess(args: readonly string[], onSpawn?: (pid: number) => void): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `onboard serve --port 0 <args>` (under Node with `nodeArgs`) and resolves once /health says the model is ready. */
+export async function startServeProcess(args: readonly string[], onSpawn?: (pid: number) => void, nodeArgs: readonly string[] = []): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   onSpawn?.(child.pid!);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {

@@ -149,16 +149,34 @@ const table = (title: string, reference: Path, paths: Path[]) => [
   '|---|---:|---:|---:|---:|---:|---:|',
   ...paths.filter((p) => results.has(p)).map((p) => row(p, reference)),
 ];
+// Paired: each round runs every path back to back, so a path's ratio to its reference in the same
+// round cancels the drift between rounds that the medians above still carry (this VM's own
+// time to first token moves by a third from one round to the next).
+const pairedRatio = (path: Path, reference: Path, key: keyof RunResult) => {
+  const mine = results.get(path) ?? [];
+  const theirs = results.get(reference) ?? [];
+  return median(mine.map((r, round) => Number(r[key]) / Number(theirs[round]![key])));
+};
+const pairedTable = (reference: Path, paths: Path[]) => [
+  '',
+  `| paired with ${reference} in each round (median of ${runs} ratios) | decode | prefill | time to first token |`,
+  '|---|---:|---:|---:|',
+  ...paths
+    .filter((p) => results.has(p) && p !== reference)
+    .map((p) => `| ${p} | ${(['decodeTokensPerSecond', 'prefillTokensPerSecond', 'timeToFirstTokenMs'] as const).map((key) => `${pairedRatio(p, reference, key).toFixed(3)}x`).join(' | ')} |`),
+];
 const lines = [
   `CPU: ${host.cpu.model} (${host.cpu.logicalCores} logical cores; ${host.cpu.features.join(' ')}), ${threads} threads, node ${process.version}`,
   ...table('llama.cpp, GGUF', 'raw', ['raw', 'library', 'run', 'serve-first', 'serve-fifth']),
+  ...pairedTable('raw', ['library', 'run', 'serve-first', 'serve-fifth']),
   '',
-  `serve (fifth request) decode vs onboard run: ${ratio(med('serve-fifth', 'decodeTokensPerSecond'), med('run', 'decodeTokensPerSecond'))}`,
+  `serve (fifth request) decode vs onboard run: ${ratio(med('serve-fifth', 'decodeTokensPerSecond'), med('run', 'decodeTokensPerSecond'))} (paired: ${pairedRatio('serve-fifth', 'run', 'decodeTokensPerSecond').toFixed(3)}x)`,
   ...(executorch
     ? [
         ...table('ExecuTorch, .pte', 'et-runner', ['et-runner', 'et-engine', 'et-run', 'et-serve-first', 'et-serve-fifth']),
+        ...pairedTable('et-runner', ['et-engine', 'et-run', 'et-serve-first', 'et-serve-fifth']),
         '',
-        `ExecuTorch serve (fifth request) decode vs onboard run: ${ratio(med('et-serve-fifth', 'decodeTokensPerSecond'), med('et-run', 'decodeTokensPerSecond'))}`,
+        `ExecuTorch serve (fifth request) decode vs onboard run: ${ratio(med('et-serve-fifth', 'decodeTokensPerSecond'), med('et-run', 'decodeTokensPerSecond'))} (paired: ${pairedRatio('et-serve-fifth', 'et-run', 'decodeTokensPerSecond').toFixed(3)}x)`,
       ]
     : []),
 ];

@@ -1,0 +1,59 @@
+// Where a server answer's time goes: CPU time of each thread of `onboard serve` (from
+// /proc/<pid>/task) and of this client while it streams answers, beside the decode rate the
+// client sees. Linux only. Usage:
+//   node dist/bench/serve-threads.js [answers=4] [--cpu-prof]
+// --cpu-prof runs the server under V8's sampling profiler (every 250 us): its sampling thread
+// keeps the CPUs from idling, which shows how much of a token's time is waking threads up.
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BENCH_PROMPT } from './measure.js';
+import { sseEvents, startServeProcess } from './serve-process.js';
+
+const args = process.argv.slice(2);
+const answers = Number(args.find((a) => /^\d+$/.test(a)) ?? 4);
+const profile = args.includes('--cpu-prof');
+const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${await mkdtemp(join(tmpdir(), 'onboard-cpuprof-'))}`, '--cpu-prof-interval', '250'] : [];
+
+let pid = 0;
+const server = await startServeProcess(['--backend', 'cpu', '--threads', '2'], (p) => (pid = p), nodeArgs);
+
+/** CPU milliseconds of each live thread of the server, by "tid:name". */
+function threadTimes(): Map<string, number> {
+  const times = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      times.set(`${tid}:${name}`, (Number(fields[11]) + Number(fields[12])) * 10); // utime + stime, in 10 ms ticks
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return times;
+}
+
+const body = { messages: [{ role: 'user', content: BENCH_PROMPT }], max_tokens: 128, temperature: 0, stream: true };
+for (let answer = 1; answer <= answers; answer++) {
+  const before = threadTimes();
+  const clientBefore = process.cpuUsage();
+  const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  let chunks = 0;
+  let first = 0;
+  let last = 0;
+  for await (const event of sseEvents(response)) {
+    if (!event.data || event.data === '[DONE]') continue;
+    if ((JSON.parse(event.data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content) {
+      last = performance.now();
+      first ||= last;
+      chunks++;
+    }
+  }
+  const client = process.cpuUsage(clientBefore);
+  const busy = [...threadTimes()].map(([thread, ms]) => [thread, ms - (before.get(thread) ?? 0)] as const).filter(([, ms]) => ms > 0);
+  const decode = (chunks - 1) / ((last - first) / 1000);
+  console.log(`answer ${answer}: ${chunks} chunks, decode ${decode.toFixed(1)} tok/s, client CPU ${((client.user + client.system) / 1000).toFixed(0)} ms, server threads (CPU ms): ${busy.map(([t, ms]) => `${t}=${ms}`).join(' ')}`);
+}
+await server.stop();

@@ -1,6 +1,7 @@
 // Benchmarks that measure `onboard serve` at the client: start it as a user would, read its streams.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BENCH_PROMPT, type RunResult } from './measure.js';
 
 const cli = fileURLToPath(new URL('../entry/cli/main.js', import.meta.url));
 
@@ -43,4 +44,43 @@ export async function* sseEvents(response: Response): AsyncGenerator<{ event: st
       yield { event: /^event: (.*)$/m.exec(raw)?.[1] ?? 'message', data: /^data: (.*)$/m.exec(raw)?.[1] ?? '' };
     }
   }
+}
+
+/**
+ * One streamed chat completion of the benchmark prompt, greedy, timed at the client: time to
+ * first token from the request, decode from the first content chunk to the last, token counts
+ * from the server's own stats (the `onboard` field of its last chunk).
+ */
+export async function streamAnswer(url: string, maxTokens: number): Promise<RunResult> {
+  const sent = performance.now();
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ messages: [{ role: 'user', content: BENCH_PROMPT }], temperature: 0, repeat_penalty: 1, max_tokens: maxTokens, stream: true }),
+  });
+  let first = 0;
+  let last = 0;
+  let stats: { decodeTokens: number; promptTokens: number; prefillTokens: number; peakRssBytes: number; modelLoadMs: number } | undefined;
+  for await (const { data } of sseEvents(response)) {
+    if (data === '[DONE]') continue;
+    const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; onboard?: typeof stats };
+    if (chunk.onboard) stats = chunk.onboard;
+    if (chunk.choices[0]?.delta.content) {
+      last = performance.now();
+      first ||= last;
+    }
+  }
+  if (!stats) throw new Error('the stream ended without stats');
+  const ttft = first - sent;
+  return {
+    loadMs: stats.modelLoadMs,
+    timeToFirstTokenMs: ttft,
+    promptTokens: stats.promptTokens,
+    // A later request reuses the KV cache of the same prompt: only what it prefilled counts.
+    prefillTokensPerSecond: stats.prefillTokens / (ttft / 1000),
+    decodeTokens: stats.decodeTokens,
+    // As everywhere: the tokens after the first, over the time from the first to the last.
+    decodeTokensPerSecond: stats.decodeTokens > 1 ? (stats.decodeTokens - 1) / ((last - first) / 1000) : 0,
+    peakRssBytes: stats.peakRssBytes,
+  };
 }

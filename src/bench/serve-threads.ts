@@ -8,8 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_PROMPT } from './measure.js';
-import { sseEvents, startServeProcess } from './serve-process.js';
+import { startServeProcess, streamAnswer } from './serve-process.js';
 
 const args = process.argv.slice(2);
 const answers = Number(args.find((a) => /^\d+$/.test(a)) ?? 4);
@@ -35,25 +34,12 @@ function threadTimes(): Map<string, number> {
   return times;
 }
 
-const body = { messages: [{ role: 'user', content: BENCH_PROMPT }], max_tokens: 128, temperature: 0, stream: true };
 for (let answer = 1; answer <= answers; answer++) {
   const before = threadTimes();
   const clientBefore = process.cpuUsage();
-  const response = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  let chunks = 0;
-  let first = 0;
-  let last = 0;
-  for await (const event of sseEvents(response)) {
-    if (!event.data || event.data === '[DONE]') continue;
-    if ((JSON.parse(event.data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content) {
-      last = performance.now();
-      first ||= last;
-      chunks++;
-    }
-  }
+  const { decodeTokens, decodeTokensPerSecond } = await streamAnswer(server.url, 128);
   const client = process.cpuUsage(clientBefore);
   const busy = [...threadTimes()].map(([thread, ms]) => [thread, ms - (before.get(thread) ?? 0)] as const).filter(([, ms]) => ms > 0);
-  const decode = (chunks - 1) / ((last - first) / 1000);
-  console.log(`answer ${answer}: ${chunks} chunks, decode ${decode.toFixed(1)} tok/s, client CPU ${((client.user + client.system) / 1000).toFixed(0)} ms, server threads (CPU ms): ${busy.map(([t, ms]) => `${t}=${ms}`).join(' ')}`);
+  console.log(`answer ${answer}: ${decodeTokens} tokens, decode ${decodeTokensPerSecond.toFixed(1)} tok/s, client CPU ${((client.user + client.system) / 1000).toFixed(0)} ms, server threads (CPU ms): ${busy.map(([t, ms]) => `${t}=${ms}`).join(' ')}`);
 }
 await server.stop();

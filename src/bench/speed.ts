@@ -13,7 +13,7 @@ import { hostInfo } from '../adapters/system/host-info.js';
 import { createApp, DEFAULT_CONTEXT_SIZE } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
 import { BENCH_PROMPT, median, type BenchSettings, type RunResult } from './measure.js';
-import { sseEvents, startServeProcess } from './serve-process.js';
+import { startServeProcess, streamAnswer } from './serve-process.js';
 
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -51,47 +51,13 @@ async function viaRun(model: string): Promise<RunResult> {
 }
 
 /** One streaming request, timed at the client: first content byte and last content byte. */
-async function streamOnce(url: string): Promise<RunResult> {
-  const sent = performance.now();
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ messages: [{ role: 'user', content: BENCH_PROMPT }], temperature: 0, repeat_penalty: 1, max_tokens: maxTokens, stream: true }),
-  });
-  let first = 0;
-  let last = 0;
-  let stats: { decodeTokens: number; promptTokens: number; prefillTokens: number; peakRssBytes: number; modelLoadMs: number } | undefined;
-  for await (const { data } of sseEvents(response)) {
-    if (data === '[DONE]') continue;
-    const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string } }>; onboard?: typeof stats };
-    if (chunk.onboard) stats = chunk.onboard;
-    if (chunk.choices[0]?.delta.content) {
-      last = performance.now();
-      first ||= last;
-    }
-  }
-  if (!stats) throw new Error('the stream ended without stats');
-  const ttft = first - sent;
-  return {
-    loadMs: stats.modelLoadMs,
-    timeToFirstTokenMs: ttft,
-    promptTokens: stats.promptTokens,
-    // A later request reuses the KV cache of the same prompt: only what it prefilled counts.
-    prefillTokensPerSecond: stats.prefillTokens / (ttft / 1000),
-    decodeTokens: stats.decodeTokens,
-    // As everywhere: the tokens after the first, over the time from the first to the last.
-    decodeTokensPerSecond: stats.decodeTokens > 1 ? (stats.decodeTokens - 1) / ((last - first) / 1000) : 0,
-    peakRssBytes: stats.peakRssBytes,
-  };
-}
-
 /** A fresh `onboard serve` with its defaults: five requests in a row; the first and the fifth are kept. */
 async function viaServe(model: string): Promise<[RunResult, RunResult]> {
   const dir = await mkdtemp(join(tmpdir(), 'onboard-bench-'));
   const server = await startServeProcess(['--model', model, '--backend', 'cpu', '--threads', String(threads), '--db', join(dir, 'bench.db')]);
   try {
     const results: RunResult[] = [];
-    for (let i = 0; i < 5; i++) results.push(await streamOnce(server.url));
+    for (let i = 0; i < 5; i++) results.push(await streamAnswer(server.url, maxTokens));
     return [results[0]!, results[4]!];
   } finally {
     await server.stop();

@@ -94,6 +94,8 @@ export interface OpenModelOptions {
   priority?: readonly PriorityItem[];
   contextSize?: number;
   threads?: number;
+  /** Threads for each answer token (at most `threads`); default: measured while the first answer decodes. */
+  decodeThreads?: number;
   /** For a .pte: its tokenizer file (or folder), when it is not beside the program. */
   tokenizer?: string;
   /** Load within this many bytes: the context, then the sequences, shrink to fit (the cgroup's limit applies too). */
@@ -167,6 +169,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
     const loadOptions = {
       contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE,
       ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.decodeThreads ? { decodeThreads: options.decodeThreads } : {}),
       ...(options.parallel ? { sequences: options.parallel } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.tokenizer !== undefined ? { tokenizerPath: options.tokenizer } : {}),

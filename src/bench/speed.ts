@@ -36,7 +36,7 @@ const pte = await app.cache.find(PTE_ID);
 const toolchain = await toolchainState();
 const executorch = pte && toolchain.state === 'ready' ? { pte, python: toolchain.python } : undefined;
 
-type Path = 'raw' | 'library' | 'run' | 'serve-first' | 'serve-fifth' | 'et-runner' | 'et-engine' | 'et-run' | 'et-serve-first' | 'et-serve-fifth';
+type Path = 'raw' | 'raw-1-thread' | 'library' | 'run' | 'serve-first' | 'serve-fifth' | 'et-runner' | 'et-engine' | 'et-run' | 'et-serve-first' | 'et-serve-fifth';
 type Measure = () => Promise<Array<[Path, RunResult]>>;
 
 async function json<T>(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<T> {
@@ -74,6 +74,9 @@ const serve = (model: string, first: Path, fifth: Path): Measure => async () => 
 };
 const measures: Measure[] = [
   async () => [['raw', await json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify(settings)])]],
+  // onboard decodes each answer token on a measured thread count (core/decode-threads.ts); raw
+  // node-llama-cpp on one thread shows what that count is worth here, beside raw on all of them.
+  ...(threads > 1 ? [async (): Promise<Array<[Path, RunResult]>> => [['raw-1-thread', await json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify({ ...settings, threads: 1 })])]]] : []),
   async () => [['library', await json<RunResult>(process.execPath, [worker, 'onboard', JSON.stringify(settings)])]],
   async () => [['run', await viaRun(gguf)]],
   serve(gguf, 'serve-first', 'serve-fifth'),
@@ -133,8 +136,8 @@ const pairedTable = (reference: Path, paths: Path[]) => [
 ];
 const lines = [
   `CPU: ${host.cpu.model} (${host.cpu.logicalCores} logical cores; ${host.cpu.features.join(' ')}), ${threads} threads, node ${process.version}`,
-  ...table('llama.cpp, GGUF', 'raw', ['raw', 'library', 'run', 'serve-first', 'serve-fifth']),
-  ...pairedTable('raw', ['library', 'run', 'serve-first', 'serve-fifth']),
+  ...table('llama.cpp, GGUF', 'raw', ['raw', 'raw-1-thread', 'library', 'run', 'serve-first', 'serve-fifth']),
+  ...pairedTable('raw', ['raw-1-thread', 'library', 'run', 'serve-first', 'serve-fifth']),
   '',
   `serve (fifth request) decode vs onboard run: ${ratio(med('serve-fifth', 'decodeTokensPerSecond'), med('run', 'decodeTokensPerSecond'))} (paired: ${pairedRatio('serve-fifth', 'run', 'decodeTokensPerSecond').toFixed(3)}x)`,
   ...(executorch

@@ -116,6 +116,9 @@ class ChosenArtifactModel implements LoadedModel {
   get memoryFit() {
     return this.inner.memoryFit;
   }
+  get threadUse() {
+    return this.inner.threadUse?.bind(this.inner);
+  }
   tokenize(text: string, options: { special: boolean }) {
     return this.inner.tokenize(text, options);
   }

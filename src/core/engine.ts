@@ -23,7 +23,10 @@ export interface LoadOptions<Header = unknown> {
   header?: Header;
   /** Context window in tokens. */
   contextSize: number;
+  /** CPU threads: every batch's at most (default: the physical cores). */
   threads?: number;
+  /** CPU threads for a one-token decode step; default: measured (core/decode-threads.ts). */
+  decodeThreads?: number;
   /** KV-cache sequences (conversations served at once); 1 by default. */
   sequences?: number;
   /** Where to run: `auto`, or one of the engine's targets (a llama.cpp backend; the delegate an ExecuTorch program holds). */
@@ -68,6 +71,15 @@ export interface LoadedModel {
   unload(): Promise<void>;
   /** Set when the model was loaded under a memory budget: what fit, and what was shrunk to fit. */
   readonly memoryFit?: MemoryFit;
+  /** CPU threads in use, for engines that choose them: `decode` is undefined while it is being measured. */
+  threadUse?(): ThreadUse;
+}
+
+export interface ThreadUse {
+  /** Threads for a prompt's batch. */
+  batch: number;
+  /** Threads for a one-token step; undefined while the first measurement runs. */
+  decode: number | undefined;
 }
 
 /** One conversation's slot in the KV cache. */

@@ -122,6 +122,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
       decodeTokens,
       // The first token comes out of the prefill, so decode speed counts the ones after it.
       decodeTokensPerSecond: decodeTokens > 1 && decodeSeconds > 0 ? (decodeTokens - 1) / decodeSeconds : 0,
+      ...(model.threadUse ? { threads: model.threadUse() } : {}),
       totalMs: endedAt - startedAt,
       peakRssBytes: request.memory.peakRssBytes(),
       stopReason,

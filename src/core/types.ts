@@ -92,6 +92,8 @@ export interface GenerationStats {
   prefillTokensPerSecond: number;
   decodeTokens: number;
   decodeTokensPerSecond: number;
+  /** CPU threads the engine used for a prompt batch and for a one-token step (undefined while still measured), when it chooses them. */
+  threads?: { batch: number; decode: number | undefined };
   totalMs: number;
   peakRssBytes: number;
   stopReason: StopReason;

@@ -1,12 +1,14 @@
 import { LlamaGrammarEvaluationState, type LlamaContext, type LlamaContextSequence, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
 import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
-import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type TokenLogprob } from '../../core/engine.js';
+import { DecodeThreadTuner, decodeThreadCandidates } from '../../core/decode-threads.js';
+import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type ThreadUse, type TokenLogprob } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError, InvalidOptionError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendAttempt, BackendChoice, BackendName, BackendRequest } from '../../core/types.js';
 import { readGguf, type GgufSummary } from '../gguf/reader.js';
+import { controlDecodeThreads } from './decode-threads.js';
 import { LlamaGrammars } from './grammars.js';
 import { ggufMemoryShape } from './memory-shape.js';
 import { describeLoadFailure, detectBackends, llamaRuntime, noDeviceReason } from './runtime.js';
@@ -42,7 +44,7 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
         const reason = (request === 'auto' ? autoReason(backend, attempts) : options.requestedBy ?? `requested with --backend ${backend}`) + on;
         attempts.push({ backend, outcome: 'used', reason });
         const choice: BackendChoice = { backend, accelerator: TARGET_CLASS[backend], devices: loaded.devices, reason, attempts };
-        return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started);
+        return new LlamaCppLoadedModel(loaded.model, loaded.context, toModelInfo(gguf), choice, performance.now() - started, loaded.threadUse);
       } catch (error) {
         attempts.push({ backend, outcome: 'failed', reason: describeLoadFailure(backend, error) });
       }
@@ -68,12 +70,21 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
         // oversubscribed that spins ggml's barrier and runs ~100x slower.
         threads: options.threads ?? llama.cpuMathCores,
       });
-      return { model, context, devices };
+      return { model, context, devices, threadUse: backend === 'cpu' ? decodeThreadsOf(context, options.decodeThreads) : undefined };
     } catch (error) {
       await model.dispose();
       throw error;
     }
   }
+}
+
+/** On CPU, one-token steps take their own thread count: `decodeThreads`, or the measured best. */
+function decodeThreadsOf(context: LlamaContext, decodeThreads: number | undefined): (() => ThreadUse) | undefined {
+  const batch = context.idealThreads;
+  const candidates = decodeThreads !== undefined ? [Math.min(decodeThreads, batch)] : decodeThreadCandidates(batch);
+  const tuner = new DecodeThreadTuner(candidates);
+  if (candidates[0] === batch || !controlDecodeThreads(context, tuner)) return () => ({ batch, decode: batch });
+  return () => ({ batch, decode: tuner.chosen });
 }
 
 /** llama.cpp's targets are its backends; any other target is not one it has. */
@@ -118,6 +129,7 @@ class LlamaCppLoadedModel implements LoadedModel {
     readonly info: ModelInfo,
     readonly backend: BackendChoice,
     readonly loadMs: number,
+    readonly threadUse?: () => ThreadUse,
   ) {
     this.contextSize = context.contextSize;
     this.grammars = new LlamaGrammars(model);

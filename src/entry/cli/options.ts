@@ -19,6 +19,7 @@ export function addModelOptions(command: Command): Command {
     .option('--priority <list>', 'for a model with several artifacts: accelerators to try, best first (classes npu, gpu, cpu or backends qnn, vulkan, cuda, xnnpack...); default $ONBOARD_PRIORITY, else npu,gpu,cpu')
     .option('-c, --ctx <tokens>', 'context window in tokens', String(DEFAULT_CONTEXT_SIZE))
     .option('-t, --threads <n>', 'CPU threads (default: the physical cores)')
+    .option('--decode-threads <n>', 'CPU threads for each answer token, at most --threads (default: measured while the first answer decodes)')
     .option('--tokenizer <path>', "for a .pte: its tokenizer file (Hugging Face tokenizer.json, tiktoken or SentencePiece tokenizer.model, llama2.c tokenizer.bin; told apart by content) or the folder holding one; default: the first of those names beside the .pte")
     .option('--memory-budget <size>', 'memory the model may use (e.g. 512M, 1.5G): the context, then the parallel sequences, shrink to fit, or loading is refused with the numbers; the cgroup limit applies too');
 }
@@ -76,6 +77,7 @@ export interface ModelFlags {
   priority?: string;
   ctx: string;
   threads?: string;
+  decodeThreads?: string;
   tokenizer?: string;
   memoryBudget?: string;
 }
@@ -83,6 +85,7 @@ export interface ModelFlags {
 /** The model flags as options for `openModel`/`openRunner`/`openChat`. */
 export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
   const threads = wholeNumberFlag('--threads', flags.threads, 1, 1024);
+  const decodeThreads = wholeNumberFlag('--decode-threads', flags.decodeThreads, 1, 1024);
   const priority = priorityFlag(flags.priority ?? process.env.ONBOARD_PRIORITY);
   return {
     // An empty --model is a mistake, not a request for the default model: the resolver refuses it.
@@ -92,6 +95,7 @@ export function parseModelFlags(flags: ModelFlags): OpenModelOptions {
     engine: flags.engine as EngineRequest,
     contextSize: wholeNumberFlag('--ctx', flags.ctx, MIN_CONTEXT_SIZE, 1 << 24)!,
     ...(threads ? { threads } : {}),
+    ...(decodeThreads ? { decodeThreads } : {}),
     ...(flags.tokenizer !== undefined ? { tokenizer: flags.tokenizer } : {}),
     ...(flags.memoryBudget !== undefined ? { memoryBudgetBytes: sizeFlag('--memory-budget', flags.memoryBudget) } : {}),
   };

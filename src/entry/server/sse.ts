@@ -33,9 +33,14 @@ export function streamGeneration(c: Context, first: IteratorResult<GenerationChu
     const send: SendEvent = (data, event) => sse.writeSSE({ data: typeof data === 'string' ? data : JSON.stringify(data), ...(event ? { event } : {}) });
     try {
       await events.open?.(send);
-      for (let next = first; !next.done; next = await stream.next()) {
+      for (let next = first; !next.done; ) {
+        // Ask for the next token before writing this one: the engine decodes while the event is
+        // written, instead of waiting for the write (and the client) on every token.
+        const following = stream.next();
+        following.catch(() => {}); // awaited below; until then a failure must not count as unhandled
         if (next.value.type === 'text') await events.text(next.value.text, send, next.value.logprobs);
         else await events.done(next.value, send);
+        next = await following;
       }
       await events.end?.(send);
     } catch (error) {

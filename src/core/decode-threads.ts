@@ -1,0 +1,93 @@
+/**
+ * How many threads decode one token. A prompt's batch is wide and gains from every core; one
+ * token's step is small, and on some machines (a VM whose idle vCPUs must be woken, a big.LITTLE
+ * phone, a loaded head unit) waking a second thread for it costs more than the thread gives.
+ * Which count is fastest is a fact of the machine, so it is measured, not guessed: the tuner tries
+ * each candidate on real one-token steps, in alternating blocks, keeps the one with the lowest
+ * mean step time (the mean, not the median: a second thread's steps can be bimodal, mostly fast with
+ * a few very slow, and the rate an answer decodes at is set by the mean), and measures again after a
+ * while in case the machine changed (heat, load).
+ */
+
+export interface DecodeThreadTunerOptions {
+  /** Steps per block: one candidate runs this many steps in a row (waking a thread is part of its cost). */
+  blockSteps?: number;
+  /** Blocks per candidate: they alternate, so drift during the trial falls on every candidate alike. */
+  blocks?: number;
+  /** One-token steps after a decision before measuring again. */
+  retuneAfter?: number;
+}
+
+/** Candidates from 1 to `max`: 1, 2, 4... and `max` itself. */
+export function decodeThreadCandidates(max: number): number[] {
+  const candidates: number[] = [];
+  for (let n = 1; n < max; n *= 2) candidates.push(n);
+  return [...candidates, Math.max(1, max)];
+}
+
+export class DecodeThreadTuner {
+  private readonly blockSteps: number;
+  private readonly blocks: number;
+  private readonly retuneAfter: number;
+  private readonly samples = new Map<number, number[]>();
+  private trialStep = 0;
+  private stepsSinceDecision = 0;
+  private decided: number | undefined;
+
+  constructor(
+    private readonly candidates: readonly number[],
+    options: DecodeThreadTunerOptions = {},
+  ) {
+    if (candidates.length === 0) throw new Error('a decode thread tuner needs at least one candidate');
+    this.blockSteps = options.blockSteps ?? 8;
+    this.blocks = options.blocks ?? 2;
+    this.retuneAfter = options.retuneAfter ?? 4096;
+    if (candidates.length === 1) this.decided = candidates[0];
+  }
+
+  /** The thread count chosen so far; undefined while the first trial runs. */
+  get chosen(): number | undefined {
+    return this.decided;
+  }
+
+  /** Threads for the next one-token step. */
+  next(): number {
+    if (this.candidates.length === 1) return this.candidates[0]!;
+    if (this.trialStep >= this.trialLength) {
+      if (this.stepsSinceDecision < this.retuneAfter) return this.decided!;
+      this.trialStep = 0;
+      this.samples.clear();
+    }
+    const block = Math.floor(this.trialStep / this.blockSteps);
+    return this.candidates[block % this.candidates.length]!;
+  }
+
+  /** How long a one-token step took with `threads` threads. */
+  record(threads: number, ms: number): void {
+    if (this.candidates.length === 1) return;
+    if (this.trialStep >= this.trialLength) {
+      this.stepsSinceDecision++;
+      return;
+    }
+    this.samples.set(threads, [...(this.samples.get(threads) ?? []), ms]);
+    if (++this.trialStep === this.trialLength) this.decide();
+  }
+
+  private get trialLength(): number {
+    return this.candidates.length * this.blockSteps * this.blocks;
+  }
+
+  private decide(): void {
+    let best: { threads: number; ms: number } | undefined;
+    for (const threads of this.candidates) {
+      const ms = mean(this.samples.get(threads) ?? []);
+      if (ms !== undefined && (!best || ms < best.ms)) best = { threads, ms };
+    }
+    this.decided = best?.threads ?? this.decided ?? this.candidates.at(-1)!;
+    this.stepsSinceDecision = 0;
+  }
+}
+
+function mean(values: readonly number[]): number | undefined {
+  return values.length === 0 ? undefined : values.reduce((sum, v) => sum + v, 0) / values.length;
+}

@@ -1,0 +1,116 @@
+// Decode threads: the tuner's choice from step times, and one-token steps taking their own thread
+// count in the real llama.cpp engine while prompt batches keep the context's.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { controlDecodeThreads } from '../src/adapters/llamacpp/decode-threads.js';
+import { LlamaCppEngine } from '../src/adapters/llamacpp/engine.js';
+import { performanceClock } from '../src/adapters/system/clock.js';
+import { availableMemoryBytes } from '../src/adapters/system/process-memory.js';
+import { ChatSession } from '../src/core/chat-session.js';
+import { DecodeThreadTuner, decodeThreadCandidates } from '../src/core/decode-threads.js';
+import { ModelRunner } from '../src/core/model-runner.js';
+import { defaultModelPath, testApp } from './helpers.js';
+
+/** Runs the tuner's trial with step times from `stepMs(threads, step)`; returns the threads each step got. */
+function trial(tuner: DecodeThreadTuner, steps: number, stepMs: (threads: number, step: number) => number): number[] {
+  const used: number[] = [];
+  for (let step = 0; step < steps; step++) {
+    const threads = tuner.next();
+    used.push(threads);
+    tuner.record(threads, stepMs(threads, step));
+  }
+  return used;
+}
+
+describe('the decode thread tuner', () => {
+  it('tries 1, 2, 4... up to the cores, the cores included', () => {
+    assert.deepEqual(decodeThreadCandidates(1), [1]);
+    assert.deepEqual(decodeThreadCandidates(2), [1, 2]);
+    assert.deepEqual(decodeThreadCandidates(6), [1, 2, 4, 6]);
+    assert.deepEqual(decodeThreadCandidates(8), [1, 2, 4, 8]);
+  });
+
+  it('alternates blocks of candidates, then keeps the one with the lowest mean step', () => {
+    const tuner = new DecodeThreadTuner([1, 2], { blockSteps: 2, blocks: 2, retuneAfter: 100 });
+    const used = trial(tuner, 8, (threads) => (threads === 1 ? 10 : 7));
+    assert.deepEqual(used, [1, 1, 2, 2, 1, 1, 2, 2]);
+    assert.equal(tuner.chosen, 2);
+    assert.deepEqual(trial(tuner, 5, () => 1), [2, 2, 2, 2, 2]);
+  });
+
+  it('judges by the mean: a second thread that is mostly fast but sometimes very slow loses', () => {
+    const tuner = new DecodeThreadTuner([1, 2], { blockSteps: 4, blocks: 2 });
+    // Two threads: 6.5 ms three steps in four, 35 ms the fourth (mean 13.6, median 6.5); one thread: 10.4 ms.
+    trial(tuner, 16, (threads, step) => (threads === 1 ? 10.4 : step % 4 === 3 ? 35 : 6.5));
+    assert.equal(tuner.chosen, 1);
+  });
+
+  it('has nothing to try with one candidate', () => {
+    const tuner = new DecodeThreadTuner([3]);
+    assert.equal(tuner.chosen, 3);
+    assert.deepEqual(trial(tuner, 3, () => 1), [3, 3, 3]);
+  });
+
+  it('measures again after `retuneAfter` steps, and follows a machine that changed', () => {
+    const tuner = new DecodeThreadTuner([1, 2], { blockSteps: 1, blocks: 1, retuneAfter: 3 });
+    trial(tuner, 2, (threads) => (threads === 1 ? 5 : 9));
+    assert.equal(tuner.chosen, 1);
+    assert.deepEqual(trial(tuner, 3, () => 5), [1, 1, 1]);
+    // The machine changed (another process took a core back, say): two threads are faster now.
+    assert.deepEqual(trial(tuner, 2, (threads) => (threads === 1 ? 9 : 5)), [1, 2]);
+    assert.equal(tuner.chosen, 2);
+  });
+});
+
+describe('one-token steps on their own thread count (real llama.cpp)', () => {
+  it('a prompt batch runs on the context threads, each answer token on the tuner count', async () => {
+    const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error });
+    const model = await llama.loadModel({ modelPath: await defaultModelPath(), gpuLayers: 0 });
+    const context = await model.createContext({ contextSize: 512, threads: 2 });
+    try {
+      const tuner = new DecodeThreadTuner([1, 2], { blockSteps: 2, blocks: 1 });
+      assert.ok(controlDecodeThreads(context, tuner), 'this node-llama-cpp context can be wrapped');
+      const seen: number[] = [];
+      let tokens = 0;
+      for await (const token of context.getSequence().evaluate(model.tokenize('Count from one to twenty:') as Token[], { temperature: 0 })) {
+        // Read after each step: the first token comes out of the prompt's batch.
+        seen.push(context.currentThreads);
+        if (model.isEogToken(token) || ++tokens >= 12) break;
+      }
+      assert.equal(seen[0], 2, 'the prompt batch ran on both threads');
+      // Steps 1-2 on one thread, 3-4 on two, then the choice.
+      assert.deepEqual(seen.slice(1, 5), [1, 1, 2, 2]);
+      assert.ok(tuner.chosen === 1 || tuner.chosen === 2);
+      assert.ok(seen.slice(5).every((threads) => threads === tuner.chosen));
+    } finally {
+      await context.dispose();
+      await model.dispose();
+    }
+  });
+
+  it('the engine reports its threads in the stats, and the answer does not depend on them', async () => {
+    const engine = new LlamaCppEngine({ availableMemoryBytes });
+    const modelPath = await defaultModelPath();
+    const answer = async (decodeThreads: number | undefined) => {
+      const model = await engine.load({ modelPath, contextSize: 512, threads: 2, target: 'cpu', ...(decodeThreads ? { decodeThreads } : {}) });
+      const runner = new ModelRunner(model, 1, { memory: testApp().memory, clock: performanceClock });
+      try {
+        return await new ChatSession(runner).ask('Name three rivers.', { sampling: { temperature: 0 }, maxTokens: 64 });
+      } finally {
+        await runner.close();
+      }
+    };
+    const one = await answer(1);
+    const two = await answer(2);
+    const measured = await answer(undefined);
+    assert.deepEqual(one.stats.threads, { batch: 2, decode: 1 });
+    assert.deepEqual(two.stats.threads, { batch: 2, decode: 2 });
+    assert.equal(measured.stats.threads?.batch, 2);
+    // 64 tokens cover the trial (2 candidates, 2 blocks of 8 each): the choice is made.
+    if (measured.stats.decodeTokens >= 33) assert.ok(measured.stats.threads?.decode === 1 || measured.stats.threads?.decode === 2);
+    assert.ok(one.text.length > 0);
+    assert.equal(one.text, two.text, 'greedy text is the same on one decode thread as on two');
+    assert.equal(measured.text, two.text);
+  });
+});

@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
+import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
+import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { controlDecodeThreads } from '../src/adapters/llamacpp/decode-threads.js';
 import { LlamaCppEngine } from '../src/adapters/llamacpp/engine.js';
 import { performanceClock } from '../src/adapters/system/clock.js';
@@ -10,7 +12,18 @@ import { availableMemoryBytes } from '../src/adapters/system/process-memory.js';
 import { ChatSession } from '../src/core/chat-session.js';
 import { DecodeThreadTuner, decodeThreadCandidates } from '../src/core/decode-threads.js';
 import { ModelRunner } from '../src/core/model-runner.js';
-import { defaultModelPath, testApp } from './helpers.js';
+import type { LoadedModel } from '../src/core/engine.js';
+import { defaultModelPath, exportedPte, testApp } from './helpers.js';
+
+/** A greedy answer of up to 64 tokens from a freshly loaded model, which is then unloaded. */
+async function answerWith(loading: Promise<LoadedModel>) {
+  const runner = new ModelRunner(await loading, 1, { memory: testApp().memory, clock: performanceClock, onWarning: () => {} });
+  try {
+    return await new ChatSession(runner).ask('Name three rivers.', { sampling: { temperature: 0 }, maxTokens: 64 });
+  } finally {
+    await runner.close();
+  }
+}
 
 /** Runs the tuner's trial with step times from `stepMs(threads, step)`; returns the threads each step got. */
 function trial(tuner: DecodeThreadTuner, steps: number, stepMs: (threads: number, step: number) => number): number[] {
@@ -92,15 +105,7 @@ describe('one-token steps on their own thread count (real llama.cpp)', () => {
   it('the engine reports its threads in the stats, and the answer does not depend on them', async () => {
     const engine = new LlamaCppEngine({ availableMemoryBytes });
     const modelPath = await defaultModelPath();
-    const answer = async (decodeThreads: number | undefined) => {
-      const model = await engine.load({ modelPath, contextSize: 512, threads: 2, target: 'cpu', ...(decodeThreads ? { decodeThreads } : {}) });
-      const runner = new ModelRunner(model, 1, { memory: testApp().memory, clock: performanceClock });
-      try {
-        return await new ChatSession(runner).ask('Name three rivers.', { sampling: { temperature: 0 }, maxTokens: 64 });
-      } finally {
-        await runner.close();
-      }
-    };
+    const answer = (decodeThreads: number | undefined) => answerWith(engine.load({ modelPath, contextSize: 512, threads: 2, target: 'cpu', ...(decodeThreads ? { decodeThreads } : {}) }));
     const one = await answer(1);
     const two = await answer(2);
     const measured = await answer(undefined);
@@ -112,5 +117,22 @@ describe('one-token steps on their own thread count (real llama.cpp)', () => {
     assert.ok(one.text.length > 0);
     assert.equal(one.text, two.text, 'greedy text is the same on one decode thread as on two');
     assert.equal(measured.text, two.text);
+  });
+});
+
+describe('one-token steps on their own thread count (the native ExecuTorch runtime)', { timeout: 45 * 60_000 }, () => {
+  it('the host sets the pool for each forward and reports it; the answer does not depend on it', async () => {
+    const modelPath = await exportedPte();
+    await setupNativeRuntime({ log: () => {} }); // a no-op when installed
+    const engine = new ExecuTorchEngine({ runtime: 'native' });
+    const answer = (decodeThreads: number | undefined) => answerWith(engine.load({ modelPath, contextSize: 512, target: 'auto', ...(decodeThreads ? { decodeThreads } : {}) }));
+    const one = await answer(1);
+    const standard = await answer(undefined);
+    const batch = standard.stats.threads!.batch; // the runtime's pool: the machine's cores
+    assert.ok(batch >= 1);
+    assert.deepEqual(standard.stats.threads, { batch, decode: batch }, 'by default a step takes the whole pool, as the ExecuTorch runner does');
+    assert.deepEqual(one.stats.threads, { batch, decode: 1 });
+    assert.ok(one.text.length > 0);
+    assert.equal(one.text, standard.text, 'greedy text is the same on one decode thread as on the pool');
   });
 });

@@ -72,7 +72,7 @@ export interface LoadedModel {
   /** Set when the model was loaded under a memory budget: what fit, and what was shrunk to fit. */
   readonly memoryFit?: MemoryFit;
   /** CPU threads in use, for engines that choose them: `decode` is undefined while it is being measured. */
-  threadUse?(): ThreadUse;
+  threadUse?(): ThreadUse | undefined;
 }
 
 export interface ThreadUse {

@@ -1,5 +1,5 @@
 import { StreamingDetokenizer } from './detokenizer.js';
-import type { CancelSignal, Clock, EngineSequence, LoadedModel, MemoryProbe } from './engine.js';
+import type { CancelSignal, Clock, EngineSequence, LoadedModel, MemoryProbe, ThreadUse } from './engine.js';
 import type { ConstraintGrammar } from './output-constraint.js';
 import type { SamplingOptions } from './sampling.js';
 import { StopStringMatcher } from './stop-strings.js';
@@ -122,7 +122,7 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
       decodeTokens,
       // The first token comes out of the prefill, so decode speed counts the ones after it.
       decodeTokensPerSecond: decodeTokens > 1 && decodeSeconds > 0 ? (decodeTokens - 1) / decodeSeconds : 0,
-      ...(model.threadUse ? { threads: model.threadUse() } : {}),
+      ...threadsOf(model),
       totalMs: endedAt - startedAt,
       peakRssBytes: request.memory.peakRssBytes(),
       stopReason,
@@ -130,4 +130,10 @@ export async function* generate(request: GenerationRequest): AsyncGenerator<Gene
     },
     ...(wantLogprobs ? { logprobs: allLogprobs } : {}),
   };
+}
+
+/** The engine's thread counts, for the stats, when it chooses them. */
+function threadsOf(model: LoadedModel): { threads?: ThreadUse } {
+  const threads = model.threadUse?.();
+  return threads ? { threads } : {};
 }

@@ -18,6 +18,17 @@
 
 #include "kernel_check.h"
 
+// pthreadpool as ExecuTorch's threadpool library exports it (the wheel ships no header for it).
+// Its set_threads_count's return type differs between versions, so the count is read back.
+extern "C" {
+struct pthreadpool;
+void pthreadpool_set_threads_count(pthreadpool* threadpool, size_t threads);
+size_t pthreadpool_get_threads_count(pthreadpool* threadpool);
+}
+namespace executorch::extension::threadpool {
+pthreadpool* get_pthreadpool();
+}
+
 namespace {
 
 using executorch::aten::ScalarType;
@@ -42,6 +53,32 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
     if (name.ok()) names.Set(names.Length(), Napi::String::New(env, name.get()));
   }
   return names;
+}
+
+// The pool's size when first asked, before anything changed how many of its threads work.
+size_t PoolThreads() {
+  static const size_t threads = [] {
+    pthreadpool* pool = executorch::extension::threadpool::get_pthreadpool();
+    return pool ? pthreadpool_get_threads_count(pool) : size_t{1};
+  }();
+  return threads;
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(PoolThreads()));
+}
+
+// How many of the pool's threads the next forwards use (XNNPACK's and onboard's kernels
+// share the pool), 1 to the pool's size; returns the count in effect, read back from the pool.
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t most = PoolThreads();
+  pthreadpool* pool = executorch::extension::threadpool::get_pthreadpool();
+  if (!pool || info.Length() < 1 || !info[0].IsNumber()) return Napi::Number::New(env, static_cast<double>(most));
+  const double wanted = info[0].As<Napi::Number>().DoubleValue();
+  const size_t threads = wanted < 1 ? 1 : wanted > static_cast<double>(most) ? most : static_cast<size_t>(wanted);
+  pthreadpool_set_threads_count(pool, threads);
+  return Napi::Number::New(env, static_cast<double>(pthreadpool_get_threads_count(pool)));
 }
 
 // A scalar or a list from a metadata method, as a JavaScript value.
@@ -224,6 +261,8 @@ class Program : public Napi::ObjectWrap<Program> {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   executorch::runtime::runtime_init();
   exports.Set("backends", Napi::Function::New(env, Backends));
+  exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("Program", Program::Define(env));
   Napi::Object kernels = Napi::Object::New(env);
   kernels.Set("updateCache", Napi::Function::New(env, onboard::UpdateCacheForTest));

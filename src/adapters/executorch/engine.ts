@@ -1,4 +1,4 @@
-import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type TokenLogprob } from '../../core/engine.js';
+import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type ThreadUse, type TokenLogprob } from '../../core/engine.js';
 import { BackendUnavailableError, ConstraintUnsupportedError, EngineFailedError, GrammarInvalidError, InvalidOptionError, ModelCorruptError, ModelNotAnLlmError, RuntimeMissingError, ToolchainMissingError } from '../../core/errors.js';
 import type { SamplingOptions } from '../../core/sampling.js';
 import type { BackendChoice } from '../../core/types.js';
@@ -113,6 +113,8 @@ class ExecuTorchModel implements LoadedModel {
   private readonly loadedHosts = new WeakSet<HostProcess>();
   private readonly sequences: ExecuTorchSequence[] = [];
   private readonly eosIds: Set<number>;
+  /** The native host's thread counts: a prompt's and a one-token step's (the Python host does not say). */
+  private threads: ThreadUse | undefined;
 
   constructor(
     private readonly options: LoadOptions,
@@ -154,7 +156,7 @@ class ExecuTorchModel implements LoadedModel {
       // The runtime says which delegates it has; the program (read from the file) says which it needs.
       const missing = this.pte.backends.filter((b) => !hello.backends.includes(b));
       if (missing.length > 0) throw new BackendUnavailableError(missing.join(', '), `this ExecuTorch runtime has no ${missing.join(', ')} (it has ${hello.backends.join(', ') || 'no delegates'})`);
-      await host.request('load', {
+      const loaded = await host.request<{ threads?: number; decode_threads?: number }>('load', {
         pte: this.options.openPath ?? this.options.modelPath,
         sequences: this.options.sequences ?? 1,
         max_seq_len: this.info.trainContextSize,
@@ -162,7 +164,9 @@ class ExecuTorchModel implements LoadedModel {
         tokenizer: this.tok.path,
         stop_ids: [...this.eosIds],
         vocab_size: this.info.vocabularySize,
+        ...(this.options.decodeThreads ? { decode_threads: this.options.decodeThreads } : {}),
       });
+      this.threads = loaded.threads !== undefined ? { batch: loaded.threads, decode: loaded.decode_threads } : undefined;
       this.loadedHosts.add(host);
     } catch (error) {
       await host.stop();
@@ -187,6 +191,10 @@ class ExecuTorchModel implements LoadedModel {
         this.restarting = undefined;
       });
     this.restarting.catch(() => {});
+  }
+
+  threadUse(): ThreadUse | undefined {
+    return this.threads && { ...this.threads };
   }
 
   /** The live host, waiting for a restart in progress. */

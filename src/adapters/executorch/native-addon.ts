@@ -5,6 +5,10 @@ export interface NativeAddon {
   /** The delegates this runtime has, by the runtime's own names (XnnpackBackend, ...). */
   backends(): string[];
   Program: new (path: string, sequences: number) => NativeProgram;
+  /** The runtime thread pool's size (XNNPACK's and onboard's kernels share it). */
+  threads(): number;
+  /** How many of the pool's threads the next forwards use (1 to threads()); returns the count in effect. */
+  setThreads(threads: number): number;
   /** The fused LLM kernels called directly on given tensors, for the kernel test (kernel_check.cc). */
   kernelsForTest: {
     customSdpa(q: Float32Array, qShape: number[], k: Float32Array, kShape: number[], v: Float32Array, vShape: number[], startPos: number, isCausal: boolean, out: Float32Array): void;

@@ -65,6 +65,10 @@ class NativeHost {
   private raw: Float32Array = new Float32Array(0);
   private grammarSource: { tokenizer: string; stopIds: number[]; vocabularySize: number } | undefined;
   private masker: Promise<GrammarMasker> | undefined;
+  /** Threads for a prompt (the pool's all) and for a one-token step. */
+  private batchThreads = 1;
+  private threadsInUse = 1;
+  private stepThreads = 1;
 
   constructor(private readonly addon: NativeAddon) {}
 
@@ -87,10 +91,33 @@ class NativeHost {
     }
     this.sequences = Array.from({ length: Number(request.sequences ?? 1) }, () => ({ position: 0, pending: undefined, history: [], sampler: undefined, ahead: undefined, match: undefined, greedy: false, logprobs: undefined, sampledLogprob: undefined, aheadLogprob: undefined }));
     this.maxSeqLen = Number(request.max_seq_len);
+    this.planThreads(typeof request.decode_threads === 'number' ? request.decode_threads : undefined);
     if (typeof request.tokenizer === 'string') {
       this.grammarSource = { tokenizer: request.tokenizer, stopIds: (request.stop_ids as number[] | undefined) ?? [], vocabularySize: Number(request.vocab_size) };
     }
-    return { load_ms: Math.round(performance.now() - started) };
+    return { load_ms: Math.round(performance.now() - started), threads: this.batchThreads, decode_threads: this.stepThreads };
+  }
+
+  /**
+   * A one-token step can take its own thread count, as llama.cpp's do: `decodeThreads` when
+   * given (a big.LITTLE phone may decode faster on its big cores alone), else the pool's all, as
+   * ExecuTorch's runner does. Unlike llama.cpp's, this pool keeps its threads between steps, and
+   * measured on 2 vCPUs two threads beat one in `onboard run` and in the server alike
+   * (docs/benchmarks.md, "Decode threads"), so a trial would only cost its slower steps.
+   * A pool that cannot change its count (an older pthreadpool) keeps it for both.
+   */
+  private planThreads(decodeThreads: number | undefined): void {
+    this.batchThreads = this.addon.threads();
+    const adjustable = this.batchThreads > 1 && this.addon.setThreads(1) === 1;
+    this.threadsInUse = this.addon.setThreads(this.batchThreads);
+    this.stepThreads = adjustable && decodeThreads !== undefined ? Math.min(decodeThreads, this.batchThreads) : this.batchThreads;
+  }
+
+  /** Runs the program's forward on the thread count for `tokens` tokens. */
+  private forward(seq: number, tokens: number[], start: number): Float32Array {
+    const threads = tokens.length === 1 ? this.stepThreads : this.batchThreads;
+    if (threads !== this.threadsInUse) this.threadsInUse = this.addon.setThreads(threads);
+    return this.program!.forward(seq, Int32Array.from(tokens), start, this.logits);
   }
 
   async prefill(request: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -174,7 +201,7 @@ class NativeHost {
   private async forwardAndSample(request: Record<string, unknown>, sequence: Sequence, tokens: number[], start: number): Promise<number> {
     try {
       // Damaged weights load without complaint and then give NaN: the addon refuses those (BAD_LOGITS).
-      this.logits = this.program!.forward(Number(request.seq ?? 0), Int32Array.from(tokens), start, this.logits);
+      this.logits = this.forward(Number(request.seq ?? 0), tokens, start);
     } catch (error) {
       throw new HostError((error as { code?: string }).code === 'BAD_LOGITS' ? 'BAD_LOGITS' : 'FORWARD_FAILED', (error as Error).message);
     }

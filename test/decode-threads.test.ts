@@ -1,6 +1,9 @@
 // Decode threads: the tuner's choice from step times, and one-token steps taking their own thread
 // count in the real llama.cpp engine while prompt batches keep the context's.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { ExecuTorchEngine } from '../src/adapters/executorch/engine.js';
@@ -8,6 +11,7 @@ import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js
 import { controlDecodeThreads } from '../src/adapters/llamacpp/decode-threads.js';
 import { LlamaCppEngine } from '../src/adapters/llamacpp/engine.js';
 import { performanceClock } from '../src/adapters/system/clock.js';
+import { fileDecodeThreadMemory } from '../src/adapters/system/decode-thread-memory.js';
 import { availableMemoryBytes } from '../src/adapters/system/process-memory.js';
 import { ChatSession } from '../src/core/chat-session.js';
 import { DecodeThreadTuner, decodeThreadCandidates } from '../src/core/decode-threads.js';
@@ -15,11 +19,11 @@ import { ModelRunner } from '../src/core/model-runner.js';
 import type { LoadedModel } from '../src/core/engine.js';
 import { defaultModelPath, exportedPte, testApp } from './helpers.js';
 
-/** A greedy answer of up to 64 tokens from a freshly loaded model, which is then unloaded. */
-async function answerWith(loading: Promise<LoadedModel>) {
+/** A greedy answer of up to `maxTokens` tokens from a freshly loaded model, which is then unloaded. */
+async function answerWith(loading: Promise<LoadedModel>, maxTokens = 64) {
   const runner = new ModelRunner(await loading, 1, { memory: testApp().memory, clock: performanceClock, onWarning: () => {} });
   try {
-    return await new ChatSession(runner).ask('Name three rivers.', { sampling: { temperature: 0 }, maxTokens: 64 });
+    return await new ChatSession(runner).ask('Name three rivers.', { sampling: { temperature: 0 }, maxTokens });
   } finally {
     await runner.close();
   }
@@ -65,6 +69,17 @@ describe('the decode thread tuner', () => {
     assert.deepEqual(trial(tuner, 3, () => 1), [3, 3, 3]);
   });
 
+  it('starts from a remembered decision without a trial, tells each new decision, and still measures again later', () => {
+    const decisions: number[] = [];
+    const tuner = new DecodeThreadTuner([1, 2], { blockSteps: 1, blocks: 1, retuneAfter: 3, initial: 1, onDecide: (threads) => decisions.push(threads) });
+    assert.equal(tuner.chosen, 1);
+    assert.deepEqual(trial(tuner, 3, () => 5), [1, 1, 1]);
+    assert.deepEqual(trial(tuner, 2, (threads) => (threads === 1 ? 9 : 5)), [1, 2]);
+    assert.deepEqual(decisions, [2]);
+    // A remembered count that is no longer a candidate (--threads changed) is not used.
+    assert.equal(new DecodeThreadTuner([1, 2], { initial: 4 }).chosen, undefined);
+  });
+
   it('measures again after `retuneAfter` steps, and follows a machine that changed', () => {
     const tuner = new DecodeThreadTuner([1, 2], { blockSteps: 1, blocks: 1, retuneAfter: 3 });
     trial(tuner, 2, (threads) => (threads === 1 ? 5 : 9));
@@ -73,6 +88,33 @@ describe('the decode thread tuner', () => {
     // The machine changed (another process took a core back, say): two threads are faster now.
     assert.deepEqual(trial(tuner, 2, (threads) => (threads === 1 ? 9 : 5)), [1, 2]);
     assert.equal(tuner.chosen, 2);
+  });
+});
+
+describe('decode thread decisions kept in a file', () => {
+  it('recalls what was remembered until it is a day old; a missing or damaged file is no decisions', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'onboard-threads-'));
+    try {
+      let clock = 1_000_000;
+      const path = join(dir, 'cache', 'decode-threads.json');
+      const memory = fileDecodeThreadMemory(path, { now: () => clock });
+      assert.equal(memory.recall('a'), undefined);
+      memory.remember('a', 1);
+      memory.remember('b', 4);
+      assert.equal(memory.recall('a'), 1);
+      assert.equal(fileDecodeThreadMemory(path, { now: () => clock }).recall('b'), 4, 'another process reads the same file');
+      clock += 24 * 3600_000;
+      assert.equal(memory.recall('a'), undefined, 'a day later it is measured again');
+      await writeFile(path, '{"a": {"threads": 1, "at"');
+      assert.equal(memory.recall('a'), undefined);
+      memory.remember('a', 2);
+      assert.equal(memory.recall('a'), 2, 'a damaged file is replaced whole');
+      await writeFile(path, JSON.stringify({ a: { threads: 0, at: clock }, b: { threads: 'two', at: clock } }));
+      assert.equal(memory.recall('a'), undefined);
+      assert.equal(memory.recall('b'), undefined);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -100,6 +142,32 @@ describe('one-token steps on their own thread count (real llama.cpp)', () => {
       await context.dispose();
       await model.dispose();
     }
+  });
+
+  it('a load remembers the measured count, and the next load of the same model starts from it', async () => {
+    const remembered = new Map<string, number>();
+    const memory = { recall: (key: string) => remembered.get(key), remember: (key: string, threads: number) => void remembered.set(key, threads) };
+    const engine = new LlamaCppEngine({ availableMemoryBytes, decodeThreadMemory: memory });
+    const modelPath = await defaultModelPath();
+    // The trial spans answers: ask until it is over (32 one-token steps).
+    const runner = new ModelRunner(await engine.load({ modelPath, contextSize: 512, threads: 2, target: 'cpu' }), 1, { memory: testApp().memory, clock: performanceClock, onWarning: () => {} });
+    let last;
+    try {
+      for (const question of ['Name three rivers.', 'Describe the sea.', 'Write a poem about rain.', 'List five colours.', 'Tell a short story.', 'Explain the wind.']) {
+        last = await new ChatSession(runner).ask(question, { sampling: { temperature: 0 }, maxTokens: 64 });
+        if (remembered.size > 0) break;
+      }
+    } finally {
+      await runner.close();
+    }
+    assert.equal(remembered.size, 1, 'the trial ended and its decision was remembered');
+    const [key, threads] = [...remembered][0]!;
+    assert.ok(key.includes(modelPath) && (threads === 1 || threads === 2));
+    assert.deepEqual(last!.stats.threads, { batch: 2, decode: threads });
+    // The next load is decided before its first step: even a one-token answer reports the count.
+    remembered.set(key, threads === 1 ? 2 : 1);
+    const next = await answerWith(engine.load({ modelPath, contextSize: 512, threads: 2, target: 'cpu' }), 1);
+    assert.deepEqual(next.stats.threads, { batch: 2, decode: threads === 1 ? 2 : 1 });
   });
 
   it('the engine reports its threads in the stats, and the answer does not depend on them', async () => {

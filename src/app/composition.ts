@@ -12,6 +12,7 @@ import { loadFirstRunnable } from '../core/artifact-chain.js';
 import { DEFAULT_PRIORITY, planArtifacts, type Artifact, type ArtifactPlan, type DeviceProfile, type PriorityItem } from '../core/artifact-plan.js';
 import { availableMemoryBytes, processMemoryProbe } from '../adapters/system/process-memory.js';
 import { performanceClock } from '../adapters/system/clock.js';
+import { fileDecodeThreadMemory } from '../adapters/system/decode-thread-memory.js';
 import { createXgrammarCompiler } from '../adapters/grammar/xgrammar-compiler.js';
 import { ChatSession, type SendOptions } from '../core/chat-session.js';
 import { ModelRunner } from '../core/model-runner.js';
@@ -28,6 +29,8 @@ import { DEFAULT_THERMAL_ROOT, thermalMonitor } from '../adapters/system/thermal
 import { modelKeyFromEnv } from '../adapters/files/model-key.js';
 import { withAppConcerns } from './app-engines.js';
 import { makeBundle, type BundleRequest } from './bundle.js';
+import { join } from 'node:path';
+import type { DecodeThreadMemory } from '../core/decode-threads.js';
 
 /** Which engine runs a model: `auto` (the one whose format the file is) or an engine's id. */
 export type EngineRequest = string;
@@ -56,11 +59,13 @@ export interface AppConfig {
 export interface EngineHooks {
   /** An engine whose host process died and was restarted calls this. */
   onRestart: (engine: string, reason: string) => void;
+  /** Where measured decode thread counts are kept (beside the model cache). */
+  decodeThreadMemory: DecodeThreadMemory;
 }
 
 /** The engine registry's entries: one per engine, and nothing else in the app names an engine. */
 export function defaultEngines(hooks: EngineHooks): EngineEntry[] {
-  return [llamaCppEntry({ availableMemoryBytes }), executorchEntry({ onRestart: (reason) => hooks.onRestart('executorch', reason) })] as EngineEntry[];
+  return [llamaCppEntry({ availableMemoryBytes, decodeThreadMemory: hooks.decodeThreadMemory }), executorchEntry({ onRestart: (reason) => hooks.onRestart('executorch', reason) })] as EngineEntry[];
 }
 
 export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -143,6 +148,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
         config.onEngineRestart?.(engine, reason);
         for (const listener of restartListeners) listener(engine, reason);
       },
+      decodeThreadMemory: fileDecodeThreadMemory(join(config.cacheDir, 'decode-threads.json')),
     }).map((entry) => withAppConcerns(entry, modelKey, config.onWarning)),
   );
   /** Subscribe to engine host restarts (the server counts them in /metrics). */

@@ -6,8 +6,15 @@
  * each candidate on real one-token steps, in alternating blocks, keeps the one with the lowest
  * mean step time (the mean, not the median: a second thread's steps can be bimodal, mostly fast with
  * a few very slow, and the rate an answer decodes at is set by the mean), and measures again after a
- * while in case the machine changed (heat, load).
+ * while in case the machine changed (heat, load). A decision can be remembered between processes
+ * (DecodeThreadMemory), so a one-shot `onboard run` does not pay the trial's slower steps each time.
  */
+
+/** Decisions kept between processes, by a key naming the machine, the engine, the model and the thread limit. */
+export interface DecodeThreadMemory {
+  recall(key: string): number | undefined;
+  remember(key: string, threads: number): void;
+}
 
 export interface DecodeThreadTunerOptions {
   /** Steps per block: one candidate runs this many steps in a row (waking a thread is part of its cost). */
@@ -16,6 +23,10 @@ export interface DecodeThreadTunerOptions {
   blocks?: number;
   /** One-token steps after a decision before measuring again. */
   retuneAfter?: number;
+  /** A decision made earlier (remembered): used from the first step, measured again after `retuneAfter`. */
+  initial?: number;
+  /** Told each decision, to remember it. */
+  onDecide?: (threads: number) => void;
 }
 
 /** Candidates from 1 to `max`: 1, 2, 4... and `max` itself. */
@@ -34,6 +45,8 @@ export class DecodeThreadTuner {
   private stepsSinceDecision = 0;
   private decided: number | undefined;
 
+  private readonly onDecide: ((threads: number) => void) | undefined;
+
   constructor(
     private readonly candidates: readonly number[],
     options: DecodeThreadTunerOptions = {},
@@ -42,7 +55,12 @@ export class DecodeThreadTuner {
     this.blockSteps = options.blockSteps ?? 8;
     this.blocks = options.blocks ?? 2;
     this.retuneAfter = options.retuneAfter ?? 4096;
+    this.onDecide = options.onDecide;
     if (candidates.length === 1) this.decided = candidates[0];
+    else if (options.initial !== undefined && candidates.includes(options.initial)) {
+      this.decided = options.initial;
+      this.trialStep = this.trialLength;
+    }
   }
 
   /** The thread count chosen so far; undefined while the first trial runs. */
@@ -85,6 +103,7 @@ export class DecodeThreadTuner {
     }
     this.decided = best?.threads ?? this.decided ?? this.candidates.at(-1)!;
     this.stepsSinceDecision = 0;
+    this.onDecide?.(this.decided);
   }
 }
 

@@ -1,7 +1,8 @@
+import { cpus } from 'node:os';
 import { LlamaGrammarEvaluationState, type LlamaContext, type LlamaContextSequence, type LlamaModel, type SequenceEvaluateOptions, type Token } from 'node-llama-cpp';
 import { TARGET_CLASS } from '../../core/artifact-plan.js';
 import { AUTO_ORDER as LLAMA_BACKENDS, planBackends } from '../../core/backend-policy.js';
-import { DecodeThreadTuner, decodeThreadCandidates } from '../../core/decode-threads.js';
+import { DecodeThreadTuner, decodeThreadCandidates, type DecodeThreadMemory } from '../../core/decode-threads.js';
 import { commonPrefixLength, type Engine, type EngineGeneration, type EngineSequence, type GenerationExtras, type LoadedModel, type LoadOptions, type ModelInfo, type ThreadUse, type TokenLogprob } from '../../core/engine.js';
 import { BackendUnavailableError, CancelledError, InvalidOptionError } from '../../core/errors.js';
 import { assertFitsInMemory, estimateMemory } from '../../core/memory-estimate.js';
@@ -16,6 +17,8 @@ import { describeLoadFailure, detectBackends, llamaRuntime, noDeviceReason } fro
 export interface LlamaCppEngineOptions {
   /** Memory the model may use, in bytes (the OS's available memory, or a configured budget). */
   availableMemoryBytes: () => number;
+  /** Where measured decode thread counts are kept between processes; without it each load measures anew. */
+  decodeThreadMemory?: DecodeThreadMemory;
 }
 
 /** The llama.cpp engine, through node-llama-cpp: GGUF models on CPU, Vulkan or CUDA. */
@@ -57,6 +60,19 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
     );
   }
 
+  /** On CPU, one-token steps take their own thread count: `decodeThreads`, or the measured best (remembered per machine, model and limit). */
+  private decodeThreadsOf(context: LlamaContext, options: LoadOptions): () => ThreadUse {
+    const batch = context.idealThreads;
+    const candidates = options.decodeThreads !== undefined ? [Math.min(options.decodeThreads, batch)] : decodeThreadCandidates(batch);
+    if (candidates.length === 1 && candidates[0] === batch) return () => ({ batch, decode: batch });
+    const memory = this.options.decodeThreadMemory;
+    const key = `llama.cpp|${cpus()[0]?.model ?? 'cpu'}|threads ${batch}|${options.modelPath}`;
+    const remembered = options.decodeThreads === undefined ? memory?.recall(key) : undefined;
+    const tuner = new DecodeThreadTuner(candidates, { ...(remembered !== undefined ? { initial: remembered } : {}), ...(memory ? { onDecide: (threads: number) => memory.remember(key, threads) } : {}) });
+    if (!controlDecodeThreads(context, tuner)) return () => ({ batch, decode: batch });
+    return () => ({ batch, decode: tuner.chosen });
+  }
+
   private async loadOn(backend: BackendName, options: LoadOptions, gguf: GgufSummary) {
     const llama = await llamaRuntime(backend);
     const devices = backend === 'cpu' ? [] : await llama.getGpuDeviceNames();
@@ -70,21 +86,12 @@ export class LlamaCppEngine implements Engine<GgufSummary> {
         // oversubscribed that spins ggml's barrier and runs ~100x slower.
         threads: options.threads ?? llama.cpuMathCores,
       });
-      return { model, context, devices, threadUse: backend === 'cpu' ? decodeThreadsOf(context, options.decodeThreads) : undefined };
+      return { model, context, devices, threadUse: backend === 'cpu' ? this.decodeThreadsOf(context, options) : undefined };
     } catch (error) {
       await model.dispose();
       throw error;
     }
   }
-}
-
-/** On CPU, one-token steps take their own thread count: `decodeThreads`, or the measured best. */
-function decodeThreadsOf(context: LlamaContext, decodeThreads: number | undefined): (() => ThreadUse) | undefined {
-  const batch = context.idealThreads;
-  const candidates = decodeThreads !== undefined ? [Math.min(decodeThreads, batch)] : decodeThreadCandidates(batch);
-  const tuner = new DecodeThreadTuner(candidates);
-  if (candidates[0] === batch || !controlDecodeThreads(context, tuner)) return () => ({ batch, decode: batch });
-  return () => ({ batch, decode: tuner.chosen });
 }
 
 /** llama.cpp's targets are its backends; any other target is not one it has. */

@@ -50,7 +50,6 @@ async function viaRun(model: string): Promise<RunResult> {
   return { ...stats, loadMs: stats.modelLoadMs };
 }
 
-/** One streaming request, timed at the client: first content byte and last content byte. */
 /** A fresh `onboard serve` with its defaults: five requests in a row; the first and the fifth are kept. */
 async function viaServe(model: string): Promise<[RunResult, RunResult]> {
   const dir = await mkdtemp(join(tmpdir(), 'onboard-bench-'));

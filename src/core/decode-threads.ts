@@ -44,7 +44,6 @@ export class DecodeThreadTuner {
   private trialStep = 0;
   private stepsSinceDecision = 0;
   private decided: number | undefined;
-
   private readonly onDecide: ((threads: number) => void) | undefined;
 
   constructor(
@@ -87,7 +86,9 @@ export class DecodeThreadTuner {
       this.stepsSinceDecision++;
       return;
     }
-    this.samples.set(threads, [...(this.samples.get(threads) ?? []), ms]);
+    const samples = this.samples.get(threads);
+    if (samples) samples.push(ms);
+    else this.samples.set(threads, [ms]);
     if (++this.trialStep === this.trialLength) this.decide();
   }
 

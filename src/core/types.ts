@@ -1,4 +1,5 @@
 /** Domain types shared by the core, the engines and the entry points. */
+import type { ThreadUse } from './engine.js';
 
 /** Kinds of hardware, best first: the default priority order. */
 export const ACCELERATOR_CLASSES = ['npu', 'gpu', 'cpu'] as const;
@@ -93,7 +94,7 @@ export interface GenerationStats {
   decodeTokens: number;
   decodeTokensPerSecond: number;
   /** CPU threads the engine used for a prompt batch and for a one-token step (undefined while still measured), when it chooses them. */
-  threads?: { batch: number; decode: number | undefined };
+  threads?: ThreadUse;
   totalMs: number;
   peakRssBytes: number;
   stopReason: StopReason;

@@ -107,10 +107,12 @@ class NativeHost {
    * A pool that cannot change its count (an older pthreadpool) keeps it for both.
    */
   private planThreads(decodeThreads: number | undefined): void {
-    this.batchThreads = this.addon.threads();
-    const adjustable = this.batchThreads > 1 && this.addon.setThreads(1) === 1;
+    this.batchThreads = this.threadsInUse = this.stepThreads = this.addon.threads();
+    if (decodeThreads === undefined || decodeThreads >= this.batchThreads) return;
+    // The pool says whether it can change its count: setThreads reads the count back.
+    const adjustable = this.addon.setThreads(decodeThreads) === decodeThreads;
     this.threadsInUse = this.addon.setThreads(this.batchThreads);
-    this.stepThreads = adjustable && decodeThreads !== undefined ? Math.min(decodeThreads, this.batchThreads) : this.batchThreads;
+    if (adjustable) this.stepThreads = decodeThreads;
   }
 
   /** Runs the program's forward on the thread count for `tokens` tokens. */

@@ -39,7 +39,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^(?!\\.(\\./)*/(app|core|entry)/|\\.\\.?/(?!(\\.\\./)*(adapters|composition|bench)\\b)|node:|(commander|zod|hono|hono/.+|@hono/node-server|prom-client|cli-progress)$)', message: 'entry points import the application layer (src/app), the core, their own files and their own libraries; adapters are reached through src/app.' }] },
+        { patterns: [{ regex: '^(?!\\.(\\./)*/(app|core|entry)/|\\.\\.?/(?!(\\.\\./)*(adapters|composition|bench)\\b)|node:|(commander|zod|hono|hono/.+|@hono/node-server(/utils/response)?|prom-client|cli-progress)$)', message: 'entry points import the application layer (src/app), the core, their own files and their own libraries; adapters are reached through src/app.' }] },
       ],
     },
   },

@@ -95,6 +95,21 @@ describe('cross-site requests', () => {
     assert.equal(allowed.headers['access-control-allow-origin'], APP_ORIGIN);
   });
 
+  it('a streamed answer carries the same headers as any other: CORS for the allowed origin only, and the request id', async () => {
+    const until = Date.now() + 60_000;
+    while ((await raw('GET', '/health', {})).status !== 200 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const body = JSON.stringify({ messages: [{ role: 'user', content: 'Hi' }], max_tokens: 2, stream: true });
+    const allowed = await raw('POST', '/v1/chat/completions', { origin: APP_ORIGIN, 'content-type': 'application/json', 'x-request-id': 'stream-7' }, body);
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.headers['content-type'], 'text/event-stream');
+    assert.equal(allowed.headers['access-control-allow-origin'], APP_ORIGIN);
+    assert.equal(allowed.headers['x-request-id'], 'stream-7');
+    assert.match(allowed.body, /data: \[DONE\]\n\n$/);
+    const own = await raw('POST', '/v1/chat/completions', { origin: server.url, 'content-type': 'application/json' }, body);
+    assert.equal(own.status, 200);
+    assert.equal(own.headers['access-control-allow-origin'], undefined);
+  });
+
   it('a preflight is answered for the allowed origin only', async () => {
     const preflight = { 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, authorization' };
     const allowed = await raw('OPTIONS', '/v1/chat/completions', { origin: APP_ORIGIN, ...preflight });

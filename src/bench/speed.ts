@@ -37,7 +37,10 @@ const toolchain = await toolchainState();
 const executorch = pte && toolchain.state === 'ready' ? { pte, python: toolchain.python } : undefined;
 
 type Path = 'raw' | 'raw-1-thread' | 'library' | 'run' | 'serve-first' | 'serve-fifth' | 'et-runner' | 'et-engine' | 'et-run' | 'et-serve-first' | 'et-serve-fifth';
-type Measure = () => Promise<Array<[Path, RunResult]>>;
+interface Measure {
+  paths: Path[];
+  run: () => Promise<Array<[Path, RunResult]>>;
+}
 
 async function json<T>(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<T> {
   const { stdout } = await run(command, args, { maxBuffer: 1 << 22, ...options });
@@ -64,40 +67,50 @@ async function viaServe(model: string): Promise<[RunResult, RunResult]> {
   }
 }
 
-const serve = (model: string, first: Path, fifth: Path): Measure => async () => {
-  const [a, b] = await viaServe(model);
-  return [
-    [first, a],
-    [fifth, b],
-  ];
-};
-const measures: Measure[] = [
-  async () => [['raw', await json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify(settings)])]],
+/** A measure of one path, one fresh process a round. */
+const single = (path: Path, measure: () => Promise<RunResult>): Measure => ({ paths: [path], run: async () => [[path, await measure()]] });
+/** A fresh server: its first and fifth request, measured together. */
+const serve = (model: string, first: Path, fifth: Path): Measure => ({
+  paths: [first, fifth],
+  run: async () => {
+    const [a, b] = await viaServe(model);
+    return [
+      [first, a],
+      [fifth, b],
+    ];
+  },
+});
+const allMeasures: Measure[] = [
+  single('raw', () => json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify(settings)])),
   // onboard decodes each answer token on a measured thread count (core/decode-threads.ts); raw
   // node-llama-cpp on one thread shows what that count is worth here, beside raw on all of them.
-  ...(threads > 1 ? [async (): Promise<Array<[Path, RunResult]>> => [['raw-1-thread', await json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify({ ...settings, threads: 1 })])]]] : []),
-  async () => [['library', await json<RunResult>(process.execPath, [worker, 'onboard', JSON.stringify(settings)])]],
-  async () => [['run', await viaRun(gguf)]],
+  ...(threads > 1 ? [single('raw-1-thread', () => json<RunResult>(process.execPath, [worker, 'raw', JSON.stringify({ ...settings, threads: 1 })]))] : []),
+  single('library', () => json<RunResult>(process.execPath, [worker, 'onboard', JSON.stringify(settings)])),
+  single('run', () => viaRun(gguf)),
   serve(gguf, 'serve-first', 'serve-fifth'),
 ];
 if (executorch) {
   const { pte: model, python } = executorch;
   const tokenizer = join(model.path, '..', 'tokenizer.json');
-  measures.push(
-    async () => [['et-runner', await json<RunResult>(python, ['-m', 'onboard_executorch.runner_bench', model.path, tokenizer, promptTokens.join(','), String(maxTokens)], { cwd: PYTHON_DIR, env: pythonEnv() })]],
-    async () => [['et-engine', await json<RunResult>(process.execPath, [engineWorker, 'native', model.path, JSON.stringify(promptTokens), String(maxTokens), String(threads)])]],
-    async () => [['et-run', await viaRun(PTE_ID)]],
+  allMeasures.push(
+    single('et-runner', () => json<RunResult>(python, ['-m', 'onboard_executorch.runner_bench', model.path, tokenizer, promptTokens.join(','), String(maxTokens)], { cwd: PYTHON_DIR, env: pythonEnv() })),
+    single('et-engine', () => json<RunResult>(process.execPath, [engineWorker, 'native', model.path, JSON.stringify(promptTokens), String(maxTokens), String(threads)])),
+    single('et-run', () => viaRun(PTE_ID)),
     serve(PTE_ID, 'et-serve-first', 'et-serve-fifth'),
   );
 }
 
+// BENCH_PATHS=et-runner,et-run,et-serve-first runs only the measures that give one of those paths
+// (a serve measure gives its first and fifth request together), for a quicker look at a few.
+const only = process.env.BENCH_PATHS?.split(',').map((name) => name.trim()).filter(Boolean);
+const measures = only ? allMeasures.filter((measure) => measure.paths.some((path) => only.includes(path))) : allMeasures;
 process.stderr.write(`cpu ${host.cpu.model}, ${host.cpu.logicalCores} logical cores, ${host.cpu.features.join(' ')}\n`);
 process.stderr.write(`threads ${threads}, prompt ${promptTokens.length} tokens, up to ${maxTokens} answer tokens, greedy, ${runs} rounds, order rotating\n`);
 if (!executorch) process.stderr.write(`ExecuTorch paths skipped: ${pte ? `the toolchain is not ready (onboard setup executorch)` : `${PTE_ID} is not in the cache (onboard export -c configs/${PTE_ID}.yaml)`}\n`);
 const results = new Map<Path, RunResult[]>();
 for (let round = 0; round < runs; round++) {
   for (let k = 0; k < measures.length; k++) {
-    for (const [path, result] of await measures[(round + k) % measures.length]!()) {
+    for (const [path, result] of await measures[(round + k) % measures.length]!.run()) {
       results.set(path, [...(results.get(path) ?? []), result]);
       process.stderr.write(`  round ${round + 1} ${path.padEnd(15)} decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s, prefill ${result.prefillTokensPerSecond.toFixed(0)} tok/s, ttft ${result.timeToFirstTokenMs.toFixed(1)} ms\n`);
     }
@@ -111,7 +124,7 @@ const row = (path: Path, reference: Path) => {
   const ref = (key: keyof RunResult) => med(reference, key);
   return `| ${path} | ${decode!.toFixed(1)} | ${ratio(decode!, ref('decodeTokensPerSecond'))} | ${prefill!.toFixed(0)} | ${ratio(prefill!, ref('prefillTokensPerSecond'))} | ${ttft!.toFixed(1)} | ${ratio(ttft!, ref('timeToFirstTokenMs'))} |`;
 };
-const table = (title: string, reference: Path, paths: Path[]) => [
+const table = (title: string, reference: Path, paths: Path[]) => !results.has(reference) ? [] : [
   '',
   `| ${title} (median of ${runs}) | decode tok/s | vs ${reference} | prefill tok/s | vs ${reference} | time to first token (ms) | vs ${reference} |`,
   '|---|---:|---:|---:|---:|---:|---:|',
@@ -125,7 +138,7 @@ const pairedRatio = (path: Path, reference: Path, key: keyof RunResult) => {
   const theirs = results.get(reference) ?? [];
   return median(mine.map((r, round) => Number(r[key]) / Number(theirs[round]![key])));
 };
-const pairedTable = (reference: Path, paths: Path[]) => [
+const pairedTable = (reference: Path, paths: Path[]) => !results.has(reference) ? [] : [
   '',
   `| paired with ${reference} in each round (median of ${runs} ratios) | decode | prefill | time to first token |`,
   '|---|---:|---:|---:|',
@@ -133,18 +146,21 @@ const pairedTable = (reference: Path, paths: Path[]) => [
     .filter((p) => results.has(p) && p !== reference)
     .map((p) => `| ${p} | ${(['decodeTokensPerSecond', 'prefillTokensPerSecond', 'timeToFirstTokenMs'] as const).map((key) => `${pairedRatio(p, reference, key).toFixed(3)}x`).join(' | ')} |`),
 ];
+/** The server's decode against `onboard run`'s, when both ran. */
+const versus = (label: string, path: Path, reference: Path) =>
+  results.has(path) && results.has(reference)
+    ? ['', `${label} decode vs onboard run: ${ratio(med(path, 'decodeTokensPerSecond'), med(reference, 'decodeTokensPerSecond'))} (paired: ${pairedRatio(path, reference, 'decodeTokensPerSecond').toFixed(3)}x)`]
+    : [];
 const lines = [
   `CPU: ${host.cpu.model} (${host.cpu.logicalCores} logical cores; ${host.cpu.features.join(' ')}), ${threads} threads, node ${process.version}`,
   ...table('llama.cpp, GGUF', 'raw', ['raw', 'raw-1-thread', 'library', 'run', 'serve-first', 'serve-fifth']),
   ...pairedTable('raw', ['raw-1-thread', 'library', 'run', 'serve-first', 'serve-fifth']),
-  '',
-  `serve (fifth request) decode vs onboard run: ${ratio(med('serve-fifth', 'decodeTokensPerSecond'), med('run', 'decodeTokensPerSecond'))} (paired: ${pairedRatio('serve-fifth', 'run', 'decodeTokensPerSecond').toFixed(3)}x)`,
+  ...versus('serve (fifth request)', 'serve-fifth', 'run'),
   ...(executorch
     ? [
         ...table('ExecuTorch, .pte', 'et-runner', ['et-runner', 'et-engine', 'et-run', 'et-serve-first', 'et-serve-fifth']),
         ...pairedTable('et-runner', ['et-engine', 'et-run', 'et-serve-first', 'et-serve-fifth']),
-        '',
-        `ExecuTorch serve (fifth request) decode vs onboard run: ${ratio(med('et-serve-fifth', 'decodeTokensPerSecond'), med('et-run', 'decodeTokensPerSecond'))} (paired: ${pairedRatio('et-serve-fifth', 'et-run', 'decodeTokensPerSecond').toFixed(3)}x)`,
+        ...versus('ExecuTorch serve (fifth request)', 'et-serve-fifth', 'et-run'),
       ]
     : []),
 ];

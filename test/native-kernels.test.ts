@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { loadNativeAddon } from '../src/adapters/executorch/native-addon.js';
 import { setupNativeRuntime } from '../src/adapters/executorch/native-runtime.js';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../src/adapters/executorch/toolchain.js';
-import { seededRandom } from '../src/core/logit-sampler.js';
+import { argmax, seededRandom } from '../src/core/logit-sampler.js';
 
 const random = seededRandom(42);
 const tensor = (shape: number[]) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 4 - 2);
@@ -74,5 +74,19 @@ describe('the native fused LLM kernels', () => {
     assert.throws(() => kernels.updateCache(tensor([1, 4, 2, 8]), [1, 4, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], 6), /refused/);
     const q = tensor([1, 4, 2, 8]);
     assert.throws(() => kernels.customSdpa(q, [1, 4, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], tensor([1, 8, 2, 8]), [1, 8, 2, 8], 6, true, new Float32Array(q.length)), /refused/);
+  });
+
+  it('argmax gives the core\'s answer: the largest logit, the first of equals', async () => {
+    const runtime = await setupNativeRuntime({ log: () => {} });
+    const addon = loadNativeAddon(runtime.addonPath);
+    for (const length of [1, 7, 49152]) {
+      const row = tensor([length]);
+      assert.equal(addon.argmax(row), argmax(row), `random row of ${length}`);
+    }
+    const ties = Float32Array.from([0.5, 3, -1, 3, 3, 2]);
+    assert.equal(addon.argmax(ties), 1);
+    const last = new Float32Array(49152).fill(-7);
+    last[49151] = -6.5;
+    assert.equal(addon.argmax(last), 49151);
   });
 });

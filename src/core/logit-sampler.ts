@@ -11,14 +11,18 @@ import type { SamplingOptions } from './sampling.js';
 export class LogitSampler {
   private random: () => number;
 
-  constructor(private readonly options: SamplingOptions) {
+  /** `best` finds a row's largest logit: an engine may give a faster one than the core's loop. */
+  constructor(
+    private readonly options: SamplingOptions,
+    private readonly best: (logits: Float32Array) => number = argmax,
+  ) {
     this.random = seededRandom(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   }
 
   /** `logits` is modified in place (penalties); `history` is what the KV cache holds, newest last. */
   sample(logits: Float32Array, history: readonly number[]): number {
     applyPenalties(logits, history, this.options);
-    if (this.options.temperature <= 0) return argmax(logits);
+    if (this.options.temperature <= 0) return this.best(logits);
     const candidates = topCandidates(logits, this.options.topK);
     // Tokens a grammar forbids are -Infinity: never candidates, even when top-k reaches them.
     while (candidates.length > 1 && logits[candidates[candidates.length - 1]!] === -Infinity) candidates.pop();
@@ -52,8 +56,16 @@ function applyPenalties(logits: Float32Array, history: readonly number[], option
 }
 
 export function argmax(logits: Float32Array): number {
+  // The best value is kept in a local: this loop runs over the whole vocabulary every token.
   let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  let top = logits[0]!;
+  for (let i = 1; i < logits.length; i++) {
+    const value = logits[i]!;
+    if (value > top) {
+      top = value;
+      best = i;
+    }
+  }
   return best;
 }
 
@@ -63,15 +75,17 @@ function topCandidates(logits: Float32Array, topK: number): number[] {
   if (k === logits.length) return Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]!);
   // A sorted window of k: most logits fail the threshold test and cost one comparison.
   const ids: number[] = [];
+  let threshold = -Infinity; // the k-th best so far, once there are k
   for (let id = 0; id < logits.length; id++) {
     const value = logits[id]!;
-    if (ids.length === k && value <= logits[ids[k - 1]!]!) continue;
+    if (ids.length === k && value <= threshold) continue;
     let at = ids.length === k ? k - 1 : ids.length;
     while (at > 0 && logits[ids[at - 1]!]! < value) {
       ids[at] = ids[at - 1]!;
       at--;
     }
     ids[at] = id;
+    if (ids.length === k) threshold = logits[ids[k - 1]!]!;
   }
   return ids;
 }

@@ -7,6 +7,8 @@ export interface NativeAddon {
   Program: new (path: string, sequences: number) => NativeProgram;
   /** The runtime thread pool's size (XNNPACK's and onboard's kernels share it). */
   threads(): number;
+  /** The index of a row's largest value, the first of equals (the core's argmax, vectorized). */
+  argmax(row: Float32Array): number;
   /** How many of the pool's threads the next forwards use (1 to threads()); returns the count in effect. */
   setThreads(threads: number): number;
   /** The fused LLM kernels called directly on given tensors, for the kernel test (kernel_check.cc). */

@@ -129,7 +129,7 @@ class NativeHost {
     if (!Array.isArray(tokens) || tokens.length === 0) throw new HostError('BAD_REQUEST', 'prefill needs at least one token');
     if (start + tokens.length > this.maxSeqLen) throw new HostError('CONTEXT_FULL', `${start + tokens.length} tokens exceed the program's ${this.maxSeqLen}`);
     sequence.ahead = undefined;
-    sequence.sampler = new LogitSampler(request.sampling as SamplingOptions);
+    sequence.sampler = new LogitSampler(request.sampling as SamplingOptions, this.addon.argmax);
     sequence.greedy = (request.sampling as SamplingOptions).temperature <= 0;
     sequence.logprobs = typeof request.logprobs === 'number' ? request.logprobs : undefined;
     sequence.match?.dispose();

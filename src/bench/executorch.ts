@@ -70,6 +70,10 @@ const row = (a: Kind, b: Kind) =>
   metrics
     .filter(([key]) => results[a].some((r) => r[key] !== undefined) && results[b].some((r) => r[key] !== undefined))
     .map(([key, label]) => ({ metric: label, [a]: med(a, key) / scale(key), [b]: med(b, key) / scale(key), ratio: med(a, key) / med(b, key) }));
+// Paired: the kinds run back to back in each round, so a ratio taken within the round, medianed
+// over the rounds, cancels the drift between rounds that the ratio of medians carries.
+const paired = (a: Kind, b: Kind, key: keyof RunResult) => median(results[a].map((r, round) => Number(r[key]) / Number(results[b][round]![key])));
+const pairedRow = (a: Kind, b: Kind) => Object.fromEntries(metrics.filter(([key]) => key !== 'hostPeakRssBytes' && results[a].every((r) => r[key] !== undefined)).map(([key, label]) => [label, paired(a, b, key)]));
 const sizes = { pteBytes: (await stat(pte.path)).size, ggufBytes: (await stat(gguf)).size };
 const report = {
   command: 'npm run bench:executorch',
@@ -79,6 +83,7 @@ const report = {
   threads,
   pteMiB: sizes.pteBytes / 2 ** 20,
   nativeVsRunner: row('native', 'runner'),
+  nativeVsRunnerPaired: pairedRow('native', 'runner'),
   pythonVsRunner: row('python', 'runner'),
   nativeVsLlamacpp: [...row('native', 'llamacpp'), { metric: 'file size (MiB)', native: sizes.pteBytes / 2 ** 20, llamacpp: sizes.ggufBytes / 2 ** 20, ratio: sizes.pteBytes / sizes.ggufBytes }],
   raw: results,
@@ -90,6 +95,7 @@ const print = (title: string, rows: Array<Record<string, number | string>>, a: s
   for (const r of rows) process.stdout.write(`| ${r.metric} | ${Number(r[a]).toFixed(1)} | ${Number(r[b]).toFixed(1)} | ${Number(r.ratio).toFixed(3)}x |\n`);
 };
 print('onboard ExecuTorch engine, native runtime, vs ExecuTorch C++ runner (same .pte), medians', report.nativeVsRunner, 'native', 'runner');
+process.stdout.write(`paired (median of ${runs} per-round ratios): ${Object.entries(report.nativeVsRunnerPaired).map(([label, ratio]) => `${label} ${ratio.toFixed(3)}x`).join(', ')}\n`);
 print('onboard ExecuTorch engine, Python host, vs ExecuTorch C++ runner (same .pte), medians', report.pythonVsRunner, 'python', 'runner');
 print('ExecuTorch 8da8w (native) vs llama.cpp Q4_1 (default model), medians', report.nativeVsLlamacpp, 'native', 'llamacpp');
 process.stdout.write(

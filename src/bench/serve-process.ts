@@ -54,7 +54,7 @@ export async function* sseEvents(response: Response): AsyncGenerator<{ event: st
  *
  * The client is `node:http` with a plain 'data' handler, not fetch: it shares the vCPUs with
  * the server it measures, and fetch's web streams cost it about twice the CPU per chunk
- * (docs/benchmarks.md, "The client").
+ * (docs/benchmarks.md, "One speed everywhere").
  */
 export function streamAnswer(url: string, maxTokens: number): Promise<RunResult> {
   const body = JSON.stringify({ messages: [{ role: 'user', content: BENCH_PROMPT }], temperature: 0, repeat_penalty: 1, max_tokens: maxTokens, stream: true });

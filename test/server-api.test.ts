@@ -161,7 +161,13 @@ describe('OpenAI-compatible API with the official client', () => {
     );
     let chunks = 0;
     try {
-      for await (const _ of stream) if (++chunks === 5) controller.abort();
+      // Events that came in the same write as the fifth are already read: stop at the fifth.
+      for await (const _ of stream) {
+        if (++chunks === 5) {
+          controller.abort();
+          break;
+        }
+      }
     } catch {
       // The client may end the loop quietly or with an AbortError; either way it is gone.
     }

@@ -1,7 +1,7 @@
 // Where a server answer's time goes: CPU time of each thread of `onboard serve` (from
 // /proc/<pid>/task) and of this client while it streams answers, beside the decode rate the
 // client sees. Linux only. Usage:
-//   [BENCH_THREADS=2] [BENCH_DECODE_THREADS=n] [BENCH_MODEL=<id or path>] node dist/bench/serve-threads.js [answers=4] [--cpu-prof]
+//   [BENCH_THREADS=2] [BENCH_DECODE_THREADS=n] [BENCH_STREAM_INTERVAL=ms] [BENCH_MODEL=<id or path>] node dist/bench/serve-threads.js [answers=4] [--cpu-prof]
 // --cpu-prof runs the server under V8's sampling profiler (every 250 us): its sampling thread
 // keeps the CPUs from idling, which shows how much of a token's time is waking threads up.
 import { readdirSync, readFileSync } from 'node:fs';
@@ -18,7 +18,8 @@ const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${await mkdtemp(join(t
 let pid = 0;
 const model = process.env.BENCH_MODEL ? ['--model', process.env.BENCH_MODEL] : [];
 const decodeThreads = process.env.BENCH_DECODE_THREADS ? ['--decode-threads', process.env.BENCH_DECODE_THREADS] : [];
-const server = await startServeProcess([...model, ...decodeThreads, '--backend', 'cpu', '--threads', process.env.BENCH_THREADS ?? '2'], (p) => (pid = p), nodeArgs);
+const streamInterval = process.env.BENCH_STREAM_INTERVAL ? ['--stream-interval', process.env.BENCH_STREAM_INTERVAL] : [];
+const server = await startServeProcess([...model, ...decodeThreads, ...streamInterval, '--backend', 'cpu', '--threads', process.env.BENCH_THREADS ?? '2'], (p) => (pid = p), nodeArgs);
 
 /** CPU milliseconds of each live thread of the server, by "tid:name". */
 function threadTimes(): Map<string, number> {

@@ -12,6 +12,7 @@ import type { ModelHost } from './model-host.js';
 import type { ThermalGuard } from '../../core/thermal.js';
 import { registerOpenAiRoutes } from './openai-routes.js';
 import { registerResponsesRoutes } from './responses-routes.js';
+import { DEFAULT_STREAM_INTERVAL_MS } from './sse.js';
 import { bodyLimitGuard, hostGuard, isLoopbackName, jsonBodyGuard, originGuard, wrongMethodGuard, type GuardOptions } from './request-guards.js';
 import { registerUiRoutes } from './ui-routes.js';
 import { registerVehicleRoutes, UxRestrictionsState, type UxRestrictions } from './vehicle-routes.js';
@@ -26,6 +27,8 @@ export interface ServerOptions extends Partial<Omit<GuardOptions, 'listenHost'>>
   store: ConversationStore;
   /** Per-request time limit; the answer ends with finish_reason "length". */
   timeLimitMs: number;
+  /** How long a streamed event may wait to be written with the next ones (sse.ts); 0 writes each at once. */
+  streamIntervalMs?: number;
   /** Subscribes to engine host restarts, counted in /metrics. */
   onEngineRestart?: (listener: () => void) => void;
   /** One line per request: method, route, status, time, request id. Never a prompt or an answer. */
@@ -81,6 +84,11 @@ export function createHttpApp(options: ServerOptions): { app: Hono; metrics: Ret
     metrics.request(c.req.routePath, c.res.status);
     // The path, not the URL: a query string could carry text the user typed.
     if (c.req.path !== '/health') options.log?.(`${new Date().toISOString()} ${c.req.method} ${c.req.path} ${c.res.status} ${Math.round(performance.now() - started)}ms id=${id}`);
+  });
+  const streamIntervalMs = options.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS;
+  app.use('*', async (c, next) => {
+    c.set('streamIntervalMs', streamIntervalMs);
+    await next();
   });
   app.use('*', hostGuard(guards));
   app.use('*', originGuard(guards));

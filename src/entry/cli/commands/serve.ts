@@ -4,6 +4,7 @@ import { applyRetention, defaultDatabasePath, openConversations } from '../../..
 import { DEFAULT_MODEL_ID } from '../../../app/manage-models.js';
 import type { App } from '../../../app/composition.js';
 import { ModelHost } from '../../server/model-host.js';
+import { DEFAULT_STREAM_INTERVAL_MS } from '../../server/sse.js';
 import { restrictionsFromList, UX_RESTRICTIONS, type UxRestrictions } from '../../server/vehicle-routes.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { checkExposure, DEFAULT_BODY_LIMIT_BYTES, startServer, type RunningServer } from '../../server/server.js';
@@ -16,6 +17,7 @@ interface ServeFlags extends ModelFlags {
   token?: string;
   parallel: string;
   queue: string;
+  streamInterval: string;
   timeLimit: string;
   db?: string;
   allowedHost: string[];
@@ -47,6 +49,7 @@ export function registerServe(program: Command, app: () => App): void {
     .option('--parallel <n>', 'conversations generated at once (KV-cache sequences); more than 1 slows each token', '1')
     .option('--queue <n>', 'requests that may wait; more get 429 with Retry-After', '16')
     .option('--time-limit <seconds>', 'longest time one answer may take', '300')
+    .option('--stream-interval <ms>', 'streamed tokens less than this apart are written together (one write, one wake-up of the client, per display frame); 0 writes each at once', String(DEFAULT_STREAM_INTERVAL_MS))
     .option('--db <path>', `where conversations are kept (default ${defaultDatabasePath()}); encrypted with --db-key-file or ONBOARD_DB_KEY`)
     .option('--allowed-host <name>', 'also answer requests whose Host is this name (repeatable; "*" for any); loopback names always pass', collect, [])
     .option('--cors-origin <origin>', 'let a web page at this origin call the API from a browser (repeatable); other origins are refused', collect, [])
@@ -80,6 +83,7 @@ Examples:
       const parallel = wholeNumberFlag('--parallel', flags.parallel, 1, 64)!;
       const maxQueue = wholeNumberFlag('--queue', flags.queue, 0, 10_000)!;
       const timeLimitMs = wholeNumberFlag('--time-limit', flags.timeLimit, 1, 86_400)! * 1000;
+      const streamIntervalMs = wholeNumberFlag('--stream-interval', flags.streamInterval, 0, 1000)!;
       const modelOptions = parseModelFlags(flags);
       const modelId = flags.model ? basename(flags.model).replace(/\.(gguf|pte)$/i, '') : DEFAULT_MODEL_ID;
       const retentionDays = wholeNumberFlag('--retention', flags.retention, 1, 36_500);
@@ -113,6 +117,7 @@ Examples:
           model: host,
           store,
           timeLimitMs,
+          streamIntervalMs,
           onEngineRestart: app().onEngineRestart,
           log,
           thermal: app().thermal(),

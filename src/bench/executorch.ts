@@ -16,7 +16,8 @@ import { BENCH_PROMPT, median, type RunResult } from './measure.js';
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./engine-worker.js', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 3);
-const maxTokens = 64;
+// BENCH_TOKENS: answer length (default 64); BENCH_KINDS: which sides run (default all four).
+const maxTokens = Number(process.env.BENCH_TOKENS) || 64;
 const PTE_ID = 'smollm2-135m-xnnpack-8da8w';
 
 const app = createApp();
@@ -46,7 +47,8 @@ async function once(kind: Kind): Promise<RunResult> {
 
 process.stderr.write(`prompt ${ids.length} tokens, ${maxTokens} answer tokens (greedy), ${runs} runs of each, rotating order\n`);
 const results: Record<Kind, RunResult[]> = { native: [], python: [], runner: [], llamacpp: [] };
-const kinds: Kind[] = ['native', 'runner', 'python', 'llamacpp'];
+const ALL_KINDS: Kind[] = ['native', 'runner', 'python', 'llamacpp'];
+const kinds = process.env.BENCH_KINDS ? ALL_KINDS.filter((kind) => process.env.BENCH_KINDS!.split(',').includes(kind)) : ALL_KINDS;
 for (let i = 0; i < runs; i++) {
   for (let k = 0; k < kinds.length; k++) {
     const kind = kinds[(i + k) % kinds.length]!;
@@ -85,12 +87,13 @@ const report = {
   nativeVsRunner: row('native', 'runner'),
   nativeVsRunnerPaired: pairedRow('native', 'runner'),
   pythonVsRunner: row('python', 'runner'),
-  nativeVsLlamacpp: [...row('native', 'llamacpp'), { metric: 'file size (MiB)', native: sizes.pteBytes / 2 ** 20, llamacpp: sizes.ggufBytes / 2 ** 20, ratio: sizes.pteBytes / sizes.ggufBytes }],
+  nativeVsLlamacpp: results.llamacpp.length === 0 ? [] : [...row('native', 'llamacpp'), { metric: 'file size (MiB)', native: sizes.pteBytes / 2 ** 20, llamacpp: sizes.ggufBytes / 2 ** 20, ratio: sizes.pteBytes / sizes.ggufBytes }],
   raw: results,
 };
 await mkdir('bench-results', { recursive: true });
 await writeFile('bench-results/executorch.json', `${JSON.stringify(report, null, 2)}\n`);
 const print = (title: string, rows: Array<Record<string, number | string>>, a: string, b: string) => {
+  if (rows.length === 0) return; // that side did not run (BENCH_KINDS)
   process.stdout.write(`\n${title}\n| metric | ${a} | ${b} | ratio |\n|---|---:|---:|---:|\n`);
   for (const r of rows) process.stdout.write(`| ${r.metric} | ${Number(r[a]).toFixed(1)} | ${Number(r[b]).toFixed(1)} | ${Number(r.ratio).toFixed(3)}x |\n`);
 };

@@ -13,6 +13,7 @@ import { LlamaCppEngine } from '../src/adapters/llamacpp/engine.js';
 import { performanceClock } from '../src/adapters/system/clock.js';
 import { fileDecodeThreadMemory } from '../src/adapters/system/decode-thread-memory.js';
 import { availableMemoryBytes } from '../src/adapters/system/process-memory.js';
+import { configFromEnv } from '../src/app/composition.js';
 import { ChatSession } from '../src/core/chat-session.js';
 import { DecodeThreadTuner, decodeThreadCandidates } from '../src/core/decode-threads.js';
 import { ModelRunner } from '../src/core/model-runner.js';
@@ -92,6 +93,12 @@ describe('the decode thread tuner', () => {
 });
 
 describe('decode thread decisions kept in a file', () => {
+  it('live where ONBOARD_DECODE_THREADS_FILE says (the suite keeps its own), else beside the model cache', () => {
+    assert.equal(configFromEnv({}, { ONBOARD_DECODE_THREADS_FILE: '/tmp/suite-threads.json', ONBOARD_CACHE_DIR: '/tmp/c' }).decodeThreadsFile, '/tmp/suite-threads.json');
+    assert.equal(configFromEnv({}, { ONBOARD_CACHE_DIR: '/tmp/c' }).decodeThreadsFile, undefined);
+    assert.match(process.env.ONBOARD_DECODE_THREADS_FILE ?? '', /onboard-test-decode-threads-\d+\.json$/, 'scripts/run-tests.mjs keeps the suite\'s trials out of the user cache');
+  });
+
   it('recalls what was remembered until it is a day old; a missing or damaged file is no decisions', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'onboard-threads-'));
     try {

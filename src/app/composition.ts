@@ -54,6 +54,8 @@ export interface AppConfig {
   cgroupMemoryLimit?: () => number | undefined;
   /** The key for models encrypted at rest (ONBOARD_MODEL_KEY, --key-file), read when an encrypted file is first met. */
   modelKey?: () => Buffer | undefined;
+  /** Where measured decode thread counts are remembered (ONBOARD_DECODE_THREADS_FILE; default decode-threads.json in the cache). */
+  decodeThreadsFile?: string;
 }
 
 export interface EngineHooks {
@@ -77,6 +79,7 @@ export function configFromEnv(overrides: Partial<AppConfig> = {}, env: NodeJS.Pr
     offline: env.ONBOARD_OFFLINE === '1' || env.ONBOARD_OFFLINE === 'true',
     modelKey: once(() => modelKeyFromEnv(env)),
     thermalRoot: env.ONBOARD_THERMAL_ROOT || DEFAULT_THERMAL_ROOT,
+    ...(env.ONBOARD_DECODE_THREADS_FILE ? { decodeThreadsFile: env.ONBOARD_DECODE_THREADS_FILE } : {}),
     cgroupMemoryLimit: () => cgroupMemoryLimit(),
     progress: silentProgress,
     onWarning: () => {},
@@ -148,7 +151,7 @@ export function createApp(config: AppConfig = configFromEnv()) {
         config.onEngineRestart?.(engine, reason);
         for (const listener of restartListeners) listener(engine, reason);
       },
-      decodeThreadMemory: fileDecodeThreadMemory(join(config.cacheDir, 'decode-threads.json')),
+      decodeThreadMemory: fileDecodeThreadMemory(config.decodeThreadsFile ?? join(config.cacheDir, 'decode-threads.json')),
     }).map((entry) => withAppConcerns(entry, modelKey, config.onWarning)),
   );
   /** Subscribe to engine host restarts (the server counts them in /metrics). */

@@ -57,6 +57,7 @@ Environment:
   ONBOARD_RUNTIME_DIR where the native ExecuTorch runtime lives (default ~/.cache/onboard/runtime)
   ONBOARD_EXECUTORCH_RUNTIME  auto (default), native or python: what runs a .pte
   ONBOARD_OFFLINE=1   never reach the network (as --offline)
+  ONBOARD_DECODE_THREADS_FILE  where measured decode thread counts are kept (default decode-threads.json in the cache)
   ONBOARD_MODEL_KEY   the key for models encrypted at rest (64 hex digits or base64; see docs/vehicle.md)
   ONBOARD_MODEL_KEY_FILE  a file holding that key (as --key-file)
   ONBOARD_DB_KEY      the key that encrypts the conversation database (ONBOARD_DB_KEY_FILE: as --db-key-file)

@@ -2,7 +2,8 @@
 the same job with and without them and comparing the .pte bytes: docs/model-preparation.md).
 
 Profiled on an LLM export, a third of the time goes to retracing graphs that nothing changed
-since they were last traced, and a tenth to copying provenance records. Three changes:
+since they were last traced, a tenth to copying provenance records, and an eighth to generating
+Python code for a graph between partitions. Four changes:
 
 1. Provenance records: every retrace gives each node a NodeSource naming the node it came from,
    built by deep-copying that node's whole provenance chain, which grows with every pass. Nothing
@@ -20,6 +21,12 @@ since they were last traced, and a tenth to copying provenance records. Three ch
    batch norm, convolution or upsampling, and each such pass retraces every partition). A pass
    that only retraces (it overrides none of the tracing hooks) over a graph unchanged since its
    last retrace now returns that graph.
+
+4. Code generation that nobody reads: partitioning fuses each partition into a submodule, then
+   re-sorts the whole graph, and setting the sorted graph regenerates the module's Python code,
+   once per partition (an eighth of the SmolLM2 export, growing with partitions times nodes).
+   Nothing runs or reads that code until the partitions are made; it is now generated once, after
+   the last, from the same graph.
 
 "Unchanged" is a fingerprint of the graph: every node's name, kind, target and arguments, for the
 graph and its subgraphs, and for a program also its signature. An operator the edge lowering
@@ -128,7 +135,37 @@ def skip_idle_retraces() -> None:
     _ExportPassBase.call = call
 
 
+def defer_partition_codegen() -> None:
+    import executorch.exir.lowered_backend_module as lowered
+    from executorch.exir.backend import backend_api
+
+    legalize = lowered.legalize_graph
+    create_partitions = backend_api._create_partitions_in_graph_module
+    stale = []
+
+    def legalize_graph(graph_module):
+        # The graph setter regenerates the code through the instance's recompile: a no-op here.
+        graph_module.recompile = lambda: None
+        try:
+            return legalize(graph_module)
+        finally:
+            del graph_module.recompile
+            stale.append(graph_module)
+
+    def create_partitions_in_graph_module(*args, **kwargs):
+        try:
+            return create_partitions(*args, **kwargs)
+        finally:
+            for graph_module in dict.fromkeys(stale):
+                graph_module.recompile()
+            stale.clear()
+
+    lowered.legalize_graph = legalize_graph
+    backend_api._create_partitions_in_graph_module = create_partitions_in_graph_module
+
+
 def apply() -> None:
     share_provenance_records()
     skip_idle_decompositions()
     skip_idle_retraces()
+    defer_partition_codegen()

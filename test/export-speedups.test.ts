@@ -1,13 +1,16 @@
 // onboard changes how ExecuTorch's exporter runs (python/onboard_executorch/speedups.py: shared
-// provenance records, and no decomposition or retrace of a graph nothing changed), never what
-// it makes. The same job, exported with and without those changes, gives the same bytes: a
+// provenance records, no decomposition or retrace of a graph nothing changed, partitioned graphs
+// sorted in place), never what it makes. The same job, exported with and without those changes, gives the same bytes: a
 // SYNTHETIC two-layer SmolLM2-shaped checkpoint, 8da8w like the default CPU export, so the
 // quantized linears, both XNNPACK partitioners and the fused attention ops are all on the path.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { venvDir } from '../src/adapters/executorch/toolchain.js';
+import { repoRoot } from './helpers.js';
 import { EXPORT_TIMEOUT_MS, syntheticExport } from './synthetic-export.js';
 
 let scratch: string;
@@ -24,5 +27,19 @@ describe("the exporter's speedups", { timeout: 2 * EXPORT_TIMEOUT_MS }, () => {
     const plain = await syntheticExport('smollm2', scratch, { qmode: '8da8w', suffix: '-no-speedups', env: { ONBOARD_EXPORT_NO_SPEEDUPS: '1' } });
     assert.notEqual(faster.pte, plain.pte, 'two exports, not one found twice in the cache');
     assert.equal(plain.sha256, faster.sha256);
+  });
+});
+
+describe('the in-place sort of a partitioned graph', () => {
+  it("leaves what torch's legalize_graph leaves, on 200 graphs scrambled out of order", () => {
+    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/sort_in_place.py'), '200'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
+    });
+    assert.equal(script.status, 0, script.stderr);
+    const result = JSON.parse(script.stdout) as { trials: number; moved: number };
+    assert.equal(result.trials, 200);
+    assert.ok(result.moved > 200, `the scrambling moved nodes (${result.moved})`);
   });
 });

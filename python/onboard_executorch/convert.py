@@ -9,6 +9,7 @@ params.json, a tokenizer.json, and the facts the manifest needs.
 import glob
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -31,12 +32,17 @@ class Converted:
     vocab_size: int
     bos_id: int
     eos_ids: list
+    # The transformers model the weights were read with (a GGUF source), kept so the quality check
+    # compares against it without loading the source a second time; None when none was loaded.
+    model: object = None
 
 
 def convert(source: dict, work_dir: str, model_class: str = None) -> Converted:
     kind = source["kind"]
+    model = None
     if kind == "gguf":
-        config, state_dict, tokenizer = _from_gguf(source["path"], work_dir)
+        config, model, tokenizer = _from_gguf(source["path"], work_dir)
+        state_dict = model.state_dict()
     elif kind == "hf-dir":
         config, state_dict, tokenizer = _from_hf_dir(source["path"])
     elif kind == "meta":
@@ -70,6 +76,7 @@ def convert(source: dict, work_dir: str, model_class: str = None) -> Converted:
         vocab_size=params["vocab_size"],
         bos_id=int(config.get("bos_token_id", eos_ids[0])),
         eos_ids=[int(e) for e in eos_ids],
+        model=model,
     )
 
 
@@ -77,14 +84,38 @@ def _from_gguf(path: str, work_dir: str):
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     directory, name = os.path.split(os.path.abspath(path))
-    config = AutoConfig.from_pretrained(directory, gguf_file=name).to_dict()
-    model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
+    with _one_gguf_reader():
+        config = AutoConfig.from_pretrained(directory, gguf_file=name).to_dict()
+        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(directory, gguf_file=name)
     tokenizer_dir = os.path.join(work_dir, "hf-tokenizer")
     tokenizer.save_pretrained(tokenizer_dir)
     if not config.get("architectures"):
         config["architectures"] = [type(model).__name__]
-    return config, model.state_dict(), os.path.join(tokenizer_dir, "tokenizer.json")
+    return config, model, os.path.join(tokenizer_dir, "tokenizer.json")
+
+
+@contextmanager
+def _one_gguf_reader():
+    """transformers parses the whole GGUF (every metadata array, the vocabulary's included) for
+    the config, again for the model's config, its weights and the tokenizer: a third of a
+    conversion. The reader only reads (the file is memory-mapped), so the four share one."""
+    import gguf
+
+    make_reader = gguf.GGUFReader
+    readers = {}
+
+    def shared_reader(path, *args, **kwargs):
+        key = (os.path.abspath(path), args, tuple(sorted(kwargs.items())))
+        if key not in readers:
+            readers[key] = make_reader(path, *args, **kwargs)
+        return readers[key]
+
+    gguf.GGUFReader = shared_reader
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = make_reader
 
 
 def _from_hf_dir(path: str):

@@ -61,6 +61,19 @@ def build_llm_config(job: dict, converted, family) -> "LlmConfig":  # noqa: F821
 def run(job: dict) -> dict:
     events.stage("convert", f"reading {job['source']['kind']} {job['source']['path']}")
     converted = convert(job["source"], job["work_dir"], job["model_class"])
+    verify_job = job["verify"]
+    # What quantization kept: the program against transformers on the source's weights. The chain
+    # ranks a model's artifacts by it (a .pth source has no transformers model to compare with).
+    # transformers' side is computed now, on the model convert loaded, which is then let go.
+    measure_quality = verify_job["run"] and job["model"]["use_kv_cache"] and job["source"]["kind"] in ("gguf", "hf-dir")
+    reference = None
+    if measure_quality:
+        from .parity import DEFAULT_TEXT, reference_top1, text_ids
+
+        events.stage("verify", "transformers' top-1 choices on the quality text, on the weights convert read")
+        ids = text_ids(converted.tokenizer, DEFAULT_TEXT, job["model"]["max_seq_length"])
+        reference = reference_top1(job["source"]["path"], ids, converted.model)
+    converted.model = None
 
     family = architectures.for_model_class(job["model_class"])
     if hasattr(family, "register_modules"):
@@ -72,7 +85,6 @@ def run(job: dict) -> dict:
 
     pte_path = export_llama(build_llm_config(job, converted, family))
 
-    verify_job = job["verify"]
     verification = None
     if verify_job["run"]:
         events.stage("verify", "loading the .pte in the ExecuTorch runtime and running a fixed prompt")
@@ -80,14 +92,12 @@ def run(job: dict) -> dict:
 
         verification = verify(pte_path, converted.tokenizer, verify_job["prompt"], verify_job["new_tokens"], job["model"]["use_kv_cache"])
 
-    # What quantization kept: the program against transformers on the source's weights. The chain
-    # ranks a model's artifacts by it (a .pth source has no transformers model to compare with).
     quality = None
-    if verify_job["run"] and job["model"]["use_kv_cache"] and job["source"]["kind"] in ("gguf", "hf-dir"):
+    if measure_quality:
         events.stage("verify", "teacher-forced top-1 agreement with transformers on the source's weights")
         from .parity import DEFAULT_TEXT, parity
 
-        quality = parity(pte_path, converted.tokenizer, job["source"]["path"], DEFAULT_TEXT, job["model"]["max_seq_length"])
+        quality = parity(pte_path, converted.tokenizer, job["source"]["path"], DEFAULT_TEXT, job["model"]["max_seq_length"], reference)
 
     return {
         "pte": os.path.abspath(pte_path),

@@ -34,24 +34,29 @@ def _model_type(directory: str) -> str:
         return json.load(f).get("model_type", "")
 
 
-def reference_top1(source: str, ids: list) -> torch.Tensor:
-    """transformers' top-1 per position, on a GGUF (dequantized) or a Hugging Face directory."""
-    from transformers import AutoModelForCausalLM
-
-    if os.path.isdir(source) and _model_type(source) == "motif":
+def reference_top1(source: str, ids: list, model=None) -> torch.Tensor:
+    """transformers' top-1 per position, on a GGUF (dequantized) or a Hugging Face directory, or on
+    `model` when the caller has the source loaded already."""
+    if model is None and os.path.isdir(source) and _model_type(source) == "motif":
         # transformers has no Motif: the reference is our eager module (architectures/motif/reference.py).
         from .architectures.motif.reference import MotifForCausalLM
 
         with torch.no_grad():
             return MotifForCausalLM.from_directory(source)(torch.tensor([ids]))[0].argmax(-1)
-    if os.path.isdir(source):
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
-    else:
-        directory, name = os.path.split(os.path.abspath(source))
-        model = AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
+    if model is None:
+        model = _load_transformers(source)
     model.eval()
     with torch.no_grad():
         return model(torch.tensor([ids])).logits[0].argmax(-1)
+
+
+def _load_transformers(source: str):
+    from transformers import AutoModelForCausalLM
+
+    if os.path.isdir(source):
+        return AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    directory, name = os.path.split(os.path.abspath(source))
+    return AutoModelForCausalLM.from_pretrained(directory, gguf_file=name, dtype=torch.float32)
 
 
 def pte_top1(pte_path: str, ids: list) -> torch.Tensor:
@@ -66,10 +71,16 @@ def pte_top1(pte_path: str, ids: list) -> torch.Tensor:
     return torch.tensor(tops)
 
 
-def parity(pte_path: str, tokenizer_path: str, gguf_path: str, text: str, max_positions: int = None) -> dict:
-    ids = Tokenizer.from_file(tokenizer_path).encode(text, add_special_tokens=False).ids[:max_positions]
+def text_ids(tokenizer_path: str, text: str, max_positions: int = None) -> list:
+    return Tokenizer.from_file(tokenizer_path).encode(text, add_special_tokens=False).ids[:max_positions]
+
+
+def parity(pte_path: str, tokenizer_path: str, gguf_path: str, text: str, max_positions: int = None, reference=None) -> dict:
+    """`reference`: transformers' top-1 on the same ids, when the caller computed it already."""
+    ids = text_ids(tokenizer_path, text, max_positions)
     ours = pte_top1(pte_path, ids)
-    reference = reference_top1(gguf_path, ids)
+    if reference is None:
+        reference = reference_top1(gguf_path, ids)
     agree = int((ours == reference).sum())
     return {"positions": len(ids), "agree": agree, "top1_agreement": agree / len(ids)}
 

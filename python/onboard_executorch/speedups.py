@@ -2,8 +2,8 @@
 the same job with and without them and comparing the .pte bytes: docs/model-preparation.md).
 
 Profiled on an LLM export, a third of the time goes to retracing graphs that nothing changed
-since they were last traced, a tenth to copying provenance records, and an eighth to generating
-Python code for a graph between partitions. Four changes:
+since they were last traced, a tenth to copying provenance records, and a fifth to re-sorting and
+regenerating the graph between partitions. Four changes:
 
 1. Provenance records: every retrace gives each node a NodeSource naming the node it came from,
    built by deep-copying that node's whole provenance chain, which grows with every pass. Nothing
@@ -21,12 +21,13 @@ Python code for a graph between partitions. Four changes:
    batch norm, convolution or upsampling, and each such pass retraces every partition). A pass
    that only retraces (it overrides none of the tracing hooks) over a graph unchanged since its
    last retrace now returns that graph.
-
-4. Code generation that nobody reads: partitioning fuses each partition into a submodule, then
-   re-sorts the whole graph, and setting the sorted graph regenerates the module's Python code,
-   once per partition (an eighth of the SmolLM2 export, growing with partitions times nodes).
-   Nothing runs or reads that code until the partitions are made; it is now generated once, after
-   the last, from the same graph.
+4. Partitions fused one at a time: each partition becomes a submodule, then the whole graph is
+   re-sorted by copying every node into a new graph (half of that in torch's per-node argument
+   checks), and setting that graph regenerates the module's Python code: a fifth of the SmolLM2
+   export, growing with partitions times nodes. The graph's own nodes are now put in the same
+   order in place, leaving what the copy would (names and their counters, users in creation
+   order, the lookup table); the code, which nothing runs or reads until the partitions are made,
+   is generated once after the last, from the same graph.
 
 "Unchanged" is a fingerprint of the graph: every node's name, kind, target and arguments, for the
 graph and its subgraphs, and for a program also its signature. An operator the edge lowering
@@ -34,6 +35,7 @@ renamed to keep it from decomposing counts as itself (the lowering renames it ba
 """
 
 import hashlib
+from collections import deque
 
 # What an ExportPass may override to change the graph while it retraces it.
 _TRACING_HOOKS = (
@@ -135,22 +137,82 @@ def skip_idle_retraces() -> None:
     _ExportPassBase.call = call
 
 
-def defer_partition_codegen() -> None:
+def assertions_first():
+    """The operators torch's legalize_graph queues first when they become ready, so runtime
+    assertions come before what they guard (the list in torch/fx/passes/tools_common.py)."""
+    import operator
+
+    import torch
+
+    aten = torch.ops.aten
+    return (
+        operator.add, operator.mul, operator.sub, operator.floordiv, operator.truediv, operator.mod,
+        operator.le, operator.lt, operator.ge, operator.gt, operator.eq, operator.ne,
+        aten.sym_constrain_range.default, aten.sym_constrain_range_for_size.default,
+        aten._assert_async.msg, aten.scalar_tensor.default, aten._assert_scalar.default,
+    )
+
+
+def legalized_order(graph, first_ops) -> list:
+    """The order legalize_graph puts the nodes in: Kahn's algorithm over each node's users in
+    their order, a ready node queued at the back, or at the front for the operators above.
+    Shorter than the graph when the graph has a cycle."""
+    waiting = dict.fromkeys(graph.nodes, 0)
+    for node in graph.nodes:
+        for user in node.users:
+            waiting[user] += 1
+    queue = deque(node for node, count in waiting.items() if count == 0)
+    order = []
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        for user in node.users:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                if user.op == "call_function" and user.target in first_ops:
+                    queue.appendleft(user)
+                else:
+                    queue.append(user)
+    return order
+
+
+def sort_in_place(graph, order: list) -> None:
+    """Puts the graph's own nodes in `order` and leaves the graph as legalize_graph's copy into a
+    new graph would: names and their counters, each node's users in creation order, the lookup
+    table, no tracer. Every node object stays the same one."""
+    from torch.fx.graph import _FindNodesLookupTable, _Namespace
+
+    names, lookup = _Namespace(), _FindNodesLookupTable()
+    for node in order:
+        graph._root.prepend(node)  # moves it to the end
+        node.users.clear()
+    for node in order:
+        if names.create_name(node.name, None) != node.name:
+            raise RuntimeError(f"{node.name} would be renamed by a copy")
+        names.associate_name_with_obj(node.name, node)
+        lookup.insert(node)
+        for used in node._input_nodes:
+            used.users[node] = None
+    graph._graph_namespace, graph._find_nodes_lookup_table = names, lookup
+    graph._tracer_cls, graph._tracer_extras, graph._co_fields = None, None, {}
+
+
+def sort_partitions_in_place() -> None:
     import executorch.exir.lowered_backend_module as lowered
     from executorch.exir.backend import backend_api
 
     legalize = lowered.legalize_graph
     create_partitions = backend_api._create_partitions_in_graph_module
+    first_ops = assertions_first()
     stale = []
 
     def legalize_graph(graph_module):
-        # The graph setter regenerates the code through the instance's recompile: a no-op here.
-        graph_module.recompile = lambda: None
-        try:
-            return legalize(graph_module)
-        finally:
-            del graph_module.recompile
-            stale.append(graph_module)
+        order = legalized_order(graph_module.graph, first_ops)
+        if len(order) < len(graph_module.graph.nodes):
+            return legalize(graph_module)  # a cycle: torch's own error
+        sort_in_place(graph_module.graph, order)
+        stale.append(graph_module)
+        return graph_module
 
     def create_partitions_in_graph_module(*args, **kwargs):
         try:
@@ -168,4 +230,4 @@ def apply() -> None:
     share_provenance_records()
     skip_idle_decompositions()
     skip_idle_retraces()
-    defer_partition_codegen()
+    sort_partitions_in_place()

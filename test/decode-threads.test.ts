@@ -64,6 +64,18 @@ describe('the decode thread tuner', () => {
     assert.equal(tuner.chosen, 1);
   });
 
+  it('takes fewer threads only when they win clearly (by the margin, a tenth by default)', () => {
+    const close = new DecodeThreadTuner([1, 2], { blockSteps: 2, blocks: 2 });
+    trial(close, 8, (threads) => (threads === 1 ? 9.5 : 10));
+    assert.equal(close.chosen, 2, 'one thread 5% faster: within the noise of a short trial');
+    const clear = new DecodeThreadTuner([1, 2], { blockSteps: 2, blocks: 2 });
+    trial(clear, 8, (threads) => (threads === 1 ? 8.5 : 10));
+    assert.equal(clear.chosen, 1, 'one thread 15% faster');
+    const three = new DecodeThreadTuner([1, 2, 4], { blockSteps: 1, blocks: 1, margin: 0.2 });
+    trial(three, 3, (threads) => ({ 1: 7, 2: 8.5, 4: 10 })[threads]!);
+    assert.equal(three.chosen, 1, 'the fastest of those that clear the margin');
+  });
+
   it('has nothing to try with one candidate', () => {
     const tuner = new DecodeThreadTuner([3]);
     assert.equal(tuner.chosen, 3);

@@ -6,7 +6,9 @@
  * each candidate on real one-token steps, in alternating blocks, keeps the one with the lowest
  * mean step time (the mean, not the median: a second thread's steps can be bimodal, mostly fast with
  * a few very slow, and the rate an answer decodes at is set by the mean), and measures again after a
- * while in case the machine changed (heat, load). A decision can be remembered between processes
+ * while in case the machine changed (heat, load). Fewer threads than the most must win clearly (by
+ * `margin`): a trial is a few dozen steps on a machine whose steps vary by a tenth from one moment
+ * to the next, and a decision is kept for a day. A decision can be remembered between processes
  * (DecodeThreadMemory), so a one-shot `onboard run` does not pay the trial's slower steps each time.
  */
 
@@ -23,6 +25,8 @@ export interface DecodeThreadTunerOptions {
   blocks?: number;
   /** One-token steps after a decision before measuring again. */
   retuneAfter?: number;
+  /** How much lower (a share) a smaller count's mean step must be than the largest count's to be chosen. */
+  margin?: number;
   /** A decision made earlier (remembered): used from the first step, measured again after `retuneAfter`. */
   initial?: number;
   /** Told each decision, to remember it. */
@@ -40,6 +44,7 @@ export class DecodeThreadTuner {
   private readonly blockSteps: number;
   private readonly blocks: number;
   private readonly retuneAfter: number;
+  private readonly margin: number;
   private readonly samples = new Map<number, number[]>();
   private trialStep = 0;
   private stepsSinceDecision = 0;
@@ -54,6 +59,7 @@ export class DecodeThreadTuner {
     this.blockSteps = options.blockSteps ?? 8;
     this.blocks = options.blocks ?? 2;
     this.retuneAfter = options.retuneAfter ?? 4096;
+    this.margin = options.margin ?? 0.1;
     this.onDecide = options.onDecide;
     if (candidates.length === 1) this.decided = candidates[0];
     else if (options.initial !== undefined && candidates.includes(options.initial)) {
@@ -97,12 +103,16 @@ export class DecodeThreadTuner {
   }
 
   private decide(): void {
+    const most = this.candidates.at(-1)!;
+    const mostMs = mean(this.samples.get(most) ?? []);
     let best: { threads: number; ms: number } | undefined;
     for (const threads of this.candidates) {
       const ms = mean(this.samples.get(threads) ?? []);
-      if (ms !== undefined && (!best || ms < best.ms)) best = { threads, ms };
+      if (ms === undefined) continue;
+      const clearlyFaster = threads === most || mostMs === undefined || ms < mostMs * (1 - this.margin);
+      if (clearlyFaster && (!best || ms < best.ms)) best = { threads, ms };
     }
-    this.decided = best?.threads ?? this.decided ?? this.candidates.at(-1)!;
+    this.decided = best?.threads ?? this.decided ?? most;
     this.stepsSinceDecision = 0;
     this.onDecide?.(this.decided);
   }

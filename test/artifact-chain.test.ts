@@ -92,7 +92,7 @@ describe('several artifacts per model', () => {
     const list = await runCli(['models', 'list'], { env: { ONBOARD_CACHE_DIR: cache } });
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /^chat \(2 artifacts/m);
-    assert.match(list.stdout, /chat-xnnpack +\d+\.\d MiB +pte 8da8w-per-channel, embedding 8,0 +executorch on XnnpackBackend/);
+    assert.match(list.stdout, /chat-xnnpack +\d+\.\d MiB +pte 8da8w-per-channel, smoothed 0.4, embedding 8,0 +executorch on XnnpackBackend/);
     assert.match(list.stdout, /chat-gguf +93\.8 MiB +gguf Q4_1 +llama\.cpp on cuda, vulkan or cpu/);
     const doctor = JSON.parse((await runCli(['doctor', '--json', '--no-verify'], { env: { ONBOARD_CACHE_DIR: cache } })).stdout);
     const chat = doctor.models.find((m: { model: string }) => m.model === 'chat');

@@ -43,3 +43,11 @@ describe('the in-place sort of a partitioned graph', () => {
     assert.ok(result.moved > 200, `the scrambling moved nodes (${result.moved})`);
   });
 });
+
+describe('smoothing before 8-bit activation quantization (python/onboard_executorch/smoothing.py)', () => {
+  it('leaves the float model\'s logits and embedding as they were and narrows the outlier channels, on a random Llama with grouped-query attention', () => {
+    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/smoothing_check.py'), join(repoRoot, 'python')], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(script.status, 0, script.stderr);
+    assert.equal(script.stdout.trim().split('\n').at(-1), 'ok');
+  });
+});

@@ -37,7 +37,9 @@ class Converted:
     model: object = None
 
 
-def convert(source: dict, work_dir: str, model_class: str = None) -> Converted:
+def convert(source: dict, work_dir: str, model_class: str = None, smooth_alpha: float = None) -> Converted:
+    """`smooth_alpha`: fold activation outliers into the weights first (smoothing.py), for
+    8-bit dynamic activations; a Llama-family Hugging Face or GGUF source only."""
     kind = source["kind"]
     model = None
     if kind == "gguf":
@@ -46,11 +48,15 @@ def convert(source: dict, work_dir: str, model_class: str = None) -> Converted:
     elif kind == "hf-dir":
         config, state_dict, tokenizer = _from_hf_dir(source["path"])
     elif kind == "meta":
+        if smooth_alpha is not None:
+            raise ConvertError("EXPORT_SOURCE_UNSUPPORTED", "quantization.smooth_alpha needs the model's activations, which a Meta .pth checkpoint gives no model to run for", "Export from the Hugging Face directory or the GGUF, or remove quantization.smooth_alpha.")
         return _from_meta(source)
     else:
         raise ConvertError("EXPORT_SOURCE_UNSUPPORTED", f"Unknown source kind {kind}", "Pass a Hugging Face directory, a .gguf file or a Meta .pth checkpoint.")
 
     family = _family(config, model_class)
+    if smooth_alpha is not None:
+        state_dict = _smoothed(config, state_dict, model, source, tokenizer, family, smooth_alpha)
     try:
         params = family.params(config, state_dict)
     except (KeyError, ValueError) as error:
@@ -78,6 +84,26 @@ def convert(source: dict, work_dir: str, model_class: str = None) -> Converted:
         eos_ids=[int(e) for e in eos_ids],
         model=model,
     )
+
+
+def _smoothed(config: dict, state_dict: dict, model, source: dict, tokenizer: str, family, alpha: float) -> dict:
+    from tokenizers import Tokenizer
+
+    from .smoothing import CALIBRATION_TEXT, activation_maxima, smooth
+
+    if family.MODEL_TYPE != "llama":  # the config check refuses this first; a GGUF may still surprise
+        raise ConvertError(
+            "EXPORT_SOURCE_UNSUPPORTED",
+            f"quantization.smooth_alpha is implemented for Llama-family checkpoints, not {family.ARCHITECTURES[0]}",
+            "Remove quantization.smooth_alpha from the config.",
+        )
+    if model is None:  # a Hugging Face directory: the calibration pass needs the model itself
+        from .parity import _load_transformers
+
+        model = _load_transformers(source["path"])
+    model.eval()
+    ids = Tokenizer.from_file(tokenizer).encode(CALIBRATION_TEXT, add_special_tokens=False).ids
+    return smooth(state_dict, activation_maxima(model, ids), config, alpha)
 
 
 def _from_gguf(path: str, work_dir: str):

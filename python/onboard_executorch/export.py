@@ -60,7 +60,7 @@ def build_llm_config(job: dict, converted, family) -> "LlmConfig":  # noqa: F821
 
 def run(job: dict) -> dict:
     events.stage("convert", f"reading {job['source']['kind']} {job['source']['path']}")
-    converted = convert(job["source"], job["work_dir"], job["model_class"])
+    converted = convert(job["source"], job["work_dir"], job["model_class"], job["quantization"].get("smooth_alpha"))
     verify_job = job["verify"]
     # What quantization kept: the program against transformers on the source's weights. The chain
     # ranks a model's artifacts by it (a .pth source has no transformers model to compare with).

@@ -89,6 +89,11 @@ export const exportConfigSchema = z
           .string()
           .regex(/^(4|8),\d+$/, 'the form "<bits 4 or 8>,<group size, 0 for per-channel>", e.g. "8,0"')
           .optional(),
+        /**
+         * SmoothQuant's migration strength: activation outliers folded into the weights before
+         * 8-bit dynamic activation quantization (python/onboard_executorch/smoothing.py).
+         */
+        smooth_alpha: z.number().gt(0).lt(1).optional(),
       })
       .prefault({}),
     export: z.strictObject({
@@ -115,6 +120,11 @@ export const exportConfigSchema = z
     if (config.quantization.group_size === 0 && qmode !== '8da8w') {
       issue(['quantization', 'group_size'], `0 (one scale per channel) is for qmode 8da8w; ${qmode} takes 32, 64, 128 or 256`);
     }
+    if (config.quantization.smooth_alpha !== undefined && !DYNAMIC_QMODES.includes(qmode)) {
+      issue(['quantization', 'smooth_alpha'], `smooths the activations that 8da4w and 8da8w quantize; ${qmode} does not quantize them`);
+    } else if (config.quantization.smooth_alpha !== undefined && exportFamily(config.base.model_class) !== 'llama') {
+      issue(['quantization', 'smooth_alpha'], `is implemented for the Llama family (${EXPORT_FAMILIES.llama.join(', ')}), not ${config.base.model_class}`);
+    }
     if (backends.qnn.enabled && config.quantization.qmode !== 'none') {
       issue(['quantization', 'qmode'], 'QNN quantizes with its own PT2E scheme: use qmode none with backend.qnn');
     }
@@ -137,5 +147,6 @@ export type ExportConfig = z.output<typeof exportConfigSchema>;
 export function quantizationLabel(config: ExportConfig): string {
   const q = config.quantization;
   const main = DYNAMIC_QMODES.includes(q.qmode) ? `${q.qmode}-${q.group_size === 0 ? 'per-channel' : `g${q.group_size}`}` : q.qmode;
-  return q.embedding_quantize ? `${main}, embedding ${q.embedding_quantize}` : main;
+  const smoothed = q.smooth_alpha !== undefined ? `${main}, smoothed ${q.smooth_alpha}` : main;
+  return q.embedding_quantize ? `${smoothed}, embedding ${q.embedding_quantize}` : smoothed;
 }

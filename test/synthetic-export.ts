@@ -18,7 +18,7 @@ export const EXPORT_TIMEOUT_MS = 20 * 60_000;
 export interface SyntheticExport {
   checkpoint: SyntheticCheckpoint;
   pte: string;
-  manifest: { synthetic?: { shapeOf: string; layers: number } };
+  manifest: { synthetic?: { shapeOf: string; layers: number }; quantization?: string; quality?: { top1Agreement: number; positions: number } };
 }
 
 const BACKEND_YAML = {
@@ -30,6 +30,8 @@ export interface SyntheticExportOptions {
   backend?: keyof typeof BACKEND_YAML;
   /** `none` (fp32, the default) or `8da8w` (per channel, as the default CPU export). */
   qmode?: 'none' | '8da8w';
+  /** quantization.smooth_alpha (8da8w only). */
+  smooth?: number;
   /** Appended to the output name, for a second export of the same job. */
   suffix?: string;
   env?: NodeJS.ProcessEnv;
@@ -46,10 +48,11 @@ export async function syntheticExport(arch: string, scratch: string, options: Sy
   const checkpoint = JSON.parse(made.stdout) as SyntheticCheckpoint;
   const name = `synthetic-${arch.replaceAll('_', '-')}-l${SYNTHETIC_LAYERS}-${backend}-${qmode === 'none' ? 'fp32' : qmode}${suffix}`;
   const config = join(scratch, `${name}.yaml`);
+  const quantization = options.smooth === undefined ? QUANTIZATION_YAML[qmode] : QUANTIZATION_YAML[qmode].replace(/}$/, `, smooth_alpha: ${options.smooth}}`);
   await writeFile(
     config,
     `base: {model_class: ${checkpoint.model_class}, checkpoint: ${checkpoint.path}}\n` +
-      `model: {max_seq_length: 256}\n${BACKEND_YAML[backend]}\n${QUANTIZATION_YAML[qmode]}\n` +
+      `model: {max_seq_length: 256}\n${BACKEND_YAML[backend]}\n${quantization}\n` +
       `export: {output_name: ${name}}\n`,
   );
   const exported = await runCli(['export', '--config', config, '--json'], { timeoutMs: EXPORT_TIMEOUT_MS, env: options.env });

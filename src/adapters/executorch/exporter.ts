@@ -52,7 +52,7 @@ interface Source {
 }
 
 /** The Python files an export runs; a change to one of them makes a new export key. */
-const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'speedups.py', 'verify.py', 'parity.py', 'kernels.py'];
+export const EXPORT_SCRIPTS = ['events.py', 'convert.py', 'export.py', 'speedups.py', 'smoothing.py', 'verify.py', 'parity.py', 'kernels.py'];
 /**
  * Of the per-architecture converters, an export runs the package's own two files and its family's:
  * a module, or a package (a family with modules of its own, such as Motif's) whose files all count.

@@ -32,7 +32,7 @@ class Converted:
     vocab_size: int
     bos_id: int
     eos_ids: list
-    # The transformers model the weights were read with (a GGUF source), kept so the quality check
+    # The transformers model the weights were read with (a GGUF source, or a smoothed one), kept so the quality check
     # compares against it without loading the source a second time; None when none was loaded.
     model: object = None
 
@@ -56,7 +56,7 @@ def convert(source: dict, work_dir: str, model_class: str = None, smooth_alpha: 
 
     family = _family(config, model_class)
     if smooth_alpha is not None:
-        state_dict = _smoothed(config, state_dict, model, source, tokenizer, family, smooth_alpha)
+        state_dict, model = _smoothed(config, state_dict, model, source, tokenizer, family, smooth_alpha)
     try:
         params = family.params(config, state_dict)
     except (KeyError, ValueError) as error:
@@ -86,7 +86,9 @@ def convert(source: dict, work_dir: str, model_class: str = None, smooth_alpha: 
     )
 
 
-def _smoothed(config: dict, state_dict: dict, model, source: dict, tokenizer: str, family, alpha: float) -> dict:
+def _smoothed(config: dict, state_dict: dict, model, source: dict, tokenizer: str, family, alpha: float):
+    """The smoothed state dict, and the transformers model it was calibrated on (loaded here for a
+    Hugging Face directory, then kept for the quality check, which would load it again)."""
     from tokenizers import Tokenizer
 
     from .smoothing import CALIBRATION_TEXT, activation_maxima, smooth
@@ -103,7 +105,7 @@ def _smoothed(config: dict, state_dict: dict, model, source: dict, tokenizer: st
         model = _load_transformers(source["path"])
     model.eval()
     ids = Tokenizer.from_file(tokenizer).encode(CALIBRATION_TEXT, add_special_tokens=False).ids
-    return smooth(state_dict, activation_maxima(model, ids), config, alpha)
+    return smooth(state_dict, activation_maxima(model, ids), config, alpha), model
 
 
 def _from_gguf(path: str, work_dir: str):

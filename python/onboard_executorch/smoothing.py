@@ -53,7 +53,11 @@ def activation_maxima(model, ids: list) -> dict:
 
 
 def _scales(x_max: torch.Tensor, weights: list, alpha: float) -> torch.Tensor:
-    w_max = torch.stack([w.abs().amax(dim=0).float() for w in weights]).amax(dim=0)
+    return _migration(x_max, torch.stack([w.abs().amax(dim=0).float() for w in weights]).amax(dim=0), alpha)
+
+
+def _migration(x_max: torch.Tensor, w_max: torch.Tensor, alpha: float) -> torch.Tensor:
+    """s_j = max|x_j|^alpha / max|W_:j|^(1-alpha), kept away from zero."""
     return (x_max.clamp(min=1e-5).pow(alpha) / w_max.clamp(min=1e-5).pow(1 - alpha)).clamp(min=1e-5)
 
 
@@ -77,7 +81,7 @@ def smooth(state_dict: dict, maxima: dict, config: dict, alpha: float) -> dict:
         o = sd[f"{prefix}self_attn.o_proj.weight"]
         x_max = maxima[f"{prefix}self_attn.o_proj"].view(kv_heads, group, head_dim).amax(dim=1).reshape(-1)
         w_max_cols = o.abs().float().view(o.shape[0], kv_heads, group, head_dim).amax(dim=(0, 2)).reshape(-1)
-        s = (x_max.clamp(min=1e-5).pow(alpha) / w_max_cols.clamp(min=1e-5).pow(1 - alpha)).clamp(min=1e-5)
+        s = _migration(x_max, w_max_cols, alpha)
         sd[f"{prefix}self_attn.v_proj.weight"] /= s[:, None]
         if f"{prefix}self_attn.v_proj.bias" in sd:
             sd[f"{prefix}self_attn.v_proj.bias"] /= s

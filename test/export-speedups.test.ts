@@ -44,6 +44,18 @@ describe('the in-place sort of a partitioned graph', () => {
   });
 });
 
+describe('Python code generated when it is run (speedups.generate_code_when_run)', () => {
+  it('leaves a graph module that runs, shows, prints, pickles and copies its current graph, and exports to the same program', () => {
+    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/lazy_code.py')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
+    });
+    assert.equal(script.status, 0, script.stderr);
+    assert.equal(script.stdout.trim().split('\n').at(-1), 'ok');
+  });
+});
+
 describe('smoothing before 8-bit activation quantization (python/onboard_executorch/smoothing.py)', () => {
   it('leaves the float model\'s logits and embedding as they were and narrows the outlier channels, on a random Llama with grouped-query attention', () => {
     const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/smoothing_check.py'), join(repoRoot, 'python')], { encoding: 'utf8', timeout: 120_000 });

@@ -3,7 +3,7 @@ the same job with and without them and comparing the .pte bytes: docs/model-prep
 
 Profiled on an LLM export, a third of the time goes to retracing graphs that nothing changed
 since they were last traced, a tenth to copying provenance records, and a fifth to re-sorting and
-regenerating the graph between partitions. Four changes:
+regenerating the graph between partitions. Five changes:
 
 1. Provenance records: every retrace gives each node a NodeSource naming the node it came from,
    built by deep-copying that node's whole provenance chain, which grows with every pass. Nothing
@@ -28,6 +28,11 @@ regenerating the graph between partitions. Four changes:
    order in place, leaving what the copy would (names and their counters, users in creation
    order, the lookup table); the code, which nothing runs or reads until the partitions are made,
    is generated once after the last, from the same graph.
+5. Python code nobody runs: every pass, every pass manager's check and every new graph module
+   regenerates the module's Python source and compiles it (12% of the 8da8w export's samples),
+   and almost none of it is ever run or read. It is now generated when the module is called, its
+   code or forward read (export names a program's inputs after forward's parameters), it is
+   printed or pickled, or strict export is about to trace it.
 
 "Unchanged" is a fingerprint of the graph: every node's name, kind, target and arguments, for the
 graph and its subgraphs, and for a program also its signature. An operator the edge lowering
@@ -226,8 +231,82 @@ def sort_partitions_in_place() -> None:
     backend_api._create_partitions_in_graph_module = create_partitions_in_graph_module
 
 
+def generate_code_when_run() -> None:
+    """A graph module's Python code is generated when something runs or reads it, not each time
+    its graph is set or a pass says it changed (torch's own _LazyGraphModule does the same for the
+    graph modules it opts in): reading forward (to call it, or for its signature, which names an
+    exported program's inputs) generates it; so do reading the code, printing and pickling; and
+    strict export generates it for the modules it gives dynamo."""
+    import threading
+
+    import torch.export._trace as trace
+    from torch.fx._lazy_graph_module import _LazyGraphModule
+    from torch.fx.graph import _PyTreeCodeGen
+    from torch.fx.graph_module import GraphModule
+
+    generate = GraphModule.recompile
+    read_code = GraphModule.code.fget
+    to_string = GraphModule.__str__
+    eager = threading.local()
+
+    class GeneratedWhenRead:
+        """Stands for forward until something reads it (a call, inspect.signature), which then
+        gets the generated one."""
+
+        def __get__(self, module, owner=None):
+            if module is None:
+                return self
+            generate(module)  # replaces this on the module's own class
+            return module.forward
+
+    forward_once_generated = GeneratedWhenRead()
+
+    def generated(module) -> None:
+        for _, sub in module.named_modules():
+            if isinstance(sub, GraphModule) and type(sub).__dict__.get("forward") is forward_once_generated:
+                generate(sub)
+
+    def recompile(self):
+        if getattr(eager, "on", False) or isinstance(self, _LazyGraphModule):
+            return generate(self)
+        if isinstance(self._graph._codegen, _PyTreeCodeGen):  # export reads these
+            self._in_spec = self._graph._codegen.pytree_info.in_spec
+            self._out_spec = self._graph._codegen.pytree_info.out_spec
+        type(self).forward = forward_once_generated
+        return None
+
+    def with_code(method):
+        def run(self, *args, **kwargs):
+            before = getattr(eager, "on", False)
+            eager.on = True
+            try:
+                generated(self)
+                return method(self, *args, **kwargs)
+            finally:
+                eager.on = before
+
+        return run
+
+    GraphModule.recompile = recompile
+    GraphModule.code = property(with_code(read_code))
+    GraphModule.__str__ = with_code(to_string)
+    for name in ("__reduce__", "__reduce_package__", "__reduce_deploy__"):
+        if hasattr(GraphModule, name):
+            setattr(GraphModule, name, with_code(getattr(GraphModule, name)))
+
+    # Dynamo traces the code of the module strict export is given, and of its submodules.
+    strict_export = trace._strict_export
+
+    def _strict_export(mod, *args, **kwargs):
+        generated(mod)
+        return strict_export(mod, *args, **kwargs)
+
+    trace._strict_export = _strict_export
+
+
 def apply() -> None:
     share_provenance_records()
     skip_idle_decompositions()
     skip_idle_retraces()
     sort_partitions_in_place()
+    generate_code_when_run()

@@ -127,11 +127,13 @@ def _from_gguf(path: str, work_dir: str):
 def _one_gguf_reader():
     """transformers parses the whole GGUF (every metadata array, the vocabulary's included) for
     the config, again for the model's config, its weights and the tokenizer: a third of a
-    conversion. The reader only reads (the file is memory-mapped), so the four share one."""
+    conversion. The reader only reads (the file is memory-mapped), so the four share one.
+    Mapping the weights' names builds gguf's name table for the architecture once per module of
+    the model (7 s of a SmolLM2 export); the table is only looked up, so those share one too."""
     import gguf
 
-    make_reader = gguf.GGUFReader
-    readers = {}
+    make_reader, make_name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    readers, name_maps = {}, {}
 
     def shared_reader(path, *args, **kwargs):
         key = (os.path.abspath(path), args, tuple(sorted(kwargs.items())))
@@ -139,11 +141,16 @@ def _one_gguf_reader():
             readers[key] = make_reader(path, *args, **kwargs)
         return readers[key]
 
-    gguf.GGUFReader = shared_reader
+    def shared_name_map(arch, n_blocks):
+        if (arch, n_blocks) not in name_maps:
+            name_maps[arch, n_blocks] = make_name_map(arch, n_blocks)
+        return name_maps[arch, n_blocks]
+
+    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, shared_name_map
     try:
         yield
     finally:
-        gguf.GGUFReader = make_reader
+        gguf.GGUFReader, gguf.get_tensor_name_map = make_reader, make_name_map
 
 
 def _from_hf_dir(path: str):

@@ -3,12 +3,13 @@ the same job with and without them and comparing the .pte bytes: docs/model-prep
 
 Profiled on an LLM export, a third of the time goes to retracing graphs that nothing changed
 since they were last traced, a tenth to copying provenance records, and a fifth to re-sorting and
-regenerating the graph between partitions. Five changes:
+regenerating the graph between partitions. Six changes:
 
 1. Provenance records: every retrace gives each node a NodeSource naming the node it came from,
    built by deep-copying that node's whole provenance chain, which grows with every pass. Nothing
    in torch, torchao or ExecuTorch mutates a NodeSource after it is made (its cached dict relies on
-   that), so deep copies of one now share it, as Python does for tuples.
+   that), so deep copies of one now share it, as Python does for tuples. The same goes for
+   sympy's expressions, which every partition deep-copies with its program's range constraints.
 2. Decompositions that have nothing to do: the edge lowering decomposes the program once with the
    partitioners' ops kept, tags the ones they take, then decomposes the whole program again for the
    ones they refused, and before that re-functionalizes a program that export has just
@@ -33,6 +34,10 @@ regenerating the graph between partitions. Five changes:
    and almost none of it is ever run or read. It is now generated when the module is called, its
    code or forward read (export names a program's inputs after forward's parameters), it is
    printed or pickled, or strict export is about to trace it.
+6. Type annotations evaluated again and again: torch's OperatorBase.py_impl defines a function
+   annotated with collections.abc's Callable[P, T], which makes a new alias object each time; every
+   decomposition run calls it for each of about two thousand composite operators. The aliases are
+   cached, as typing's own Callable caches them.
 
 "Unchanged" is a fingerprint of the graph: every node's name, kind, target and arguments, for the
 graph and its subgraphs, and for a program also its signature. An operator the edge lowering
@@ -74,10 +79,37 @@ def program_fingerprint(program) -> str:
     return f"{graph_fingerprint(program.graph_module, same_target)}:{program.graph_signature!r}"
 
 
-def share_provenance_records() -> None:
+def share_immutable_records() -> None:
+    """Provenance records, and sympy's expressions (immutable by design: every operation makes a
+    new one), which each partition deep-copies in its program's range constraints."""
+    import sympy
     from torch.fx.traceback import NodeSource
 
     NodeSource.__deepcopy__ = lambda self, memo: self
+    sympy.Basic.__deepcopy__ = lambda self, memo: self
+
+
+def cache_callable_aliases() -> None:
+    """`Callable[P, T]` from collections.abc makes a new alias object each time it is written.
+    torch writes it in the annotations of a function defined inside OperatorBase.py_impl, which
+    every decomposition run calls for each of about two thousand composite operators. typing's
+    own Callable caches the same aliases; this one now does too (hashable arguments only)."""
+    import collections.abc
+    import functools
+
+    make_alias = collections.abc.Callable.__class_getitem__.__func__
+
+    @functools.lru_cache(maxsize=4096)
+    def cached(cls, args):
+        return make_alias(cls, args)
+
+    def class_getitem(cls, args):
+        try:
+            return cached(cls, args)
+        except TypeError:  # an unhashable argument, e.g. Callable[[int], str]'s list
+            return make_alias(cls, args)
+
+    collections.abc.Callable.__class_getitem__ = classmethod(class_getitem)
 
 
 def table_operators_in(graph_module, table) -> set:
@@ -305,7 +337,8 @@ def generate_code_when_run() -> None:
 
 
 def apply() -> None:
-    share_provenance_records()
+    share_immutable_records()
+    cache_callable_aliases()
     skip_idle_decompositions()
     skip_idle_retraces()
     sort_partitions_in_place()

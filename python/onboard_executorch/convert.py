@@ -130,10 +130,12 @@ def _one_gguf_reader():
     conversion. The reader only reads (the file is memory-mapped), so the four share one.
     Mapping the weights' names builds gguf's name table for the architecture once per module of
     the model (7 s of a SmolLM2 export); the table is only looked up, so those share one too."""
+    import functools
+
     import gguf
 
     make_reader, make_name_map = gguf.GGUFReader, gguf.get_tensor_name_map
-    readers, name_maps = {}, {}
+    readers = {}
 
     def shared_reader(path, *args, **kwargs):
         key = (os.path.abspath(path), args, tuple(sorted(kwargs.items())))
@@ -141,12 +143,7 @@ def _one_gguf_reader():
             readers[key] = make_reader(path, *args, **kwargs)
         return readers[key]
 
-    def shared_name_map(arch, n_blocks):
-        if (arch, n_blocks) not in name_maps:
-            name_maps[arch, n_blocks] = make_name_map(arch, n_blocks)
-        return name_maps[arch, n_blocks]
-
-    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, shared_name_map
+    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, functools.cache(make_name_map)
     try:
         yield
     finally:

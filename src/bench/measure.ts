@@ -43,3 +43,18 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
+
+/**
+ * A distribution-free 95% confidence interval for the median: the order statistics the binomial
+ * distribution of "samples below the median" puts 95% between (normal approximation, as in
+ * Conover's "Practical Nonparametric Statistics"). It needs no assumption about the noise, which
+ * on a shared VM is neither normal nor symmetric; with fewer than 6 values it is the whole range.
+ */
+export function medianInterval(values: number[]): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const half = (1.96 * Math.sqrt(n)) / 2;
+  const low = Math.max(0, Math.floor(n / 2 - half) - 1);
+  const high = Math.min(n - 1, Math.ceil(n / 2 + half) - 1);
+  return [sorted[low]!, sorted[high]!];
+}

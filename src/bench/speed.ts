@@ -12,7 +12,7 @@ import { PYTHON_DIR, pythonEnv, toolchainState } from '../adapters/executorch/to
 import { hostInfo } from '../adapters/system/host-info.js';
 import { createApp, DEFAULT_CONTEXT_SIZE } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
-import { BENCH_PROMPT, median, type BenchSettings, type RunResult } from './measure.js';
+import { BENCH_PROMPT, median, medianInterval, type BenchSettings, type RunResult } from './measure.js';
 import { startServeProcess, streamAnswer } from './serve-process.js';
 
 const run = promisify(execFile);
@@ -133,23 +133,30 @@ const table = (title: string, reference: Path, paths: Path[]) => !results.has(re
 // Paired: each round runs every path back to back, so a path's ratio to its reference in the same
 // round cancels the drift between rounds that the medians above still carry (this VM's own
 // time to first token moves by a third from one round to the next).
-const pairedRatio = (path: Path, reference: Path, key: keyof RunResult) => {
+// The interval says how far the VM's noise leaves the median ratio uncertain: a bound inside it is
+// neither met nor missed by this run.
+const pairedRatios = (path: Path, reference: Path, key: keyof RunResult) => {
   const mine = results.get(path) ?? [];
   const theirs = results.get(reference) ?? [];
-  return median(mine.map((r, round) => Number(r[key]) / Number(theirs[round]![key])));
+  return mine.map((r, round) => Number(r[key]) / Number(theirs[round]![key]));
+};
+const pairedCell = (path: Path, reference: Path, key: keyof RunResult) => {
+  const ratios = pairedRatios(path, reference, key);
+  const [low, high] = medianInterval(ratios);
+  return `${median(ratios).toFixed(3)}x (${low.toFixed(3)}-${high.toFixed(3)})`;
 };
 const pairedTable = (reference: Path, paths: Path[]) => !results.has(reference) ? [] : [
   '',
-  `| paired with ${reference} in each round (median of ${runs} ratios) | decode | prefill | time to first token |`,
+  `| paired with ${reference} in each round (median of ${runs} ratios, 95% interval) | decode | prefill | time to first token |`,
   '|---|---:|---:|---:|',
   ...paths
     .filter((p) => results.has(p) && p !== reference)
-    .map((p) => `| ${p} | ${(['decodeTokensPerSecond', 'prefillTokensPerSecond', 'timeToFirstTokenMs'] as const).map((key) => `${pairedRatio(p, reference, key).toFixed(3)}x`).join(' | ')} |`),
+    .map((p) => `| ${p} | ${(['decodeTokensPerSecond', 'prefillTokensPerSecond', 'timeToFirstTokenMs'] as const).map((key) => pairedCell(p, reference, key)).join(' | ')} |`),
 ];
 /** The server's decode against `onboard run`'s, when both ran. */
 const versus = (label: string, path: Path, reference: Path) =>
   results.has(path) && results.has(reference)
-    ? ['', `${label} decode vs onboard run: ${ratio(med(path, 'decodeTokensPerSecond'), med(reference, 'decodeTokensPerSecond'))} (paired: ${pairedRatio(path, reference, 'decodeTokensPerSecond').toFixed(3)}x)`]
+    ? ['', `${label} decode vs onboard run: ${ratio(med(path, 'decodeTokensPerSecond'), med(reference, 'decodeTokensPerSecond'))} (paired: ${pairedCell(path, reference, 'decodeTokensPerSecond')})`]
     : [];
 const lines = [
   `CPU: ${host.cpu.model} (${host.cpu.logicalCores} logical cores; ${host.cpu.features.join(' ')}), ${threads} threads, node ${process.version}`,

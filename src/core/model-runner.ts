@@ -84,14 +84,16 @@ export class ModelRunner {
   }
 
   /**
-   * The first render of the chat template and the first check of sampling options compile
-   * (the template's evaluator, zod's parser): about 3 to 5 ms that would otherwise fall in the
-   * first answer's time to first token. They run here, while the model is being set up.
+   * The first render of the chat template, the first tokenization and the first check of sampling
+   * options compile (the template's evaluator, the tokenizer's paths, zod's parser): time that
+   * would otherwise fall in the first answer's time to first token. They run here, while the model
+   * is being set up. (Rendering alone left about 1 ms of the tokenizer's first use in the first
+   * answer: docs/benchmarks.md.)
    */
   private compileFirstUse(): void {
     resolveSampling({});
     try {
-      this.template.render([{ role: 'user', content: 'Hello' }], { addGenerationPrompt: true });
+      tokenizeConversation(this.model, this.template, [{ role: 'user', content: 'Hello' }]);
     } catch {
       // a template that cannot render this fails the first request with its own error
     }

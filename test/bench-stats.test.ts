@@ -2,7 +2,7 @@
 // paired ratios (pure arithmetic, no model).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { median, medianInterval } from '../src/bench/measure.js';
+import { median, medianInterval, roundOrder } from '../src/bench/measure.js';
 
 describe("the median's 95% interval", () => {
   it('is the order statistics the binomial puts 95% between, whatever the order of the values', () => {
@@ -20,5 +20,17 @@ describe("the median's 95% interval", () => {
     const [low, high] = medianInterval(many);
     assert.ok(low <= median(many) && median(many) <= high);
     assert.ok(low > Math.min(...many) && high < Math.max(...many));
+  });
+});
+
+describe("a benchmark round's order", () => {
+  it('deals every path once, the same way for the same round, and gives paths different predecessors across rounds', () => {
+    const paths = ['raw', 'library', 'run', 'serve', 'et-runner', 'et-engine'];
+    const rounds = Array.from({ length: 12 }, (_, round) => roundOrder(paths, round));
+    for (const order of rounds) assert.deepEqual([...order].sort(), [...paths].sort());
+    assert.deepEqual(roundOrder(paths, 3), rounds[3]);
+    // What ran just before `library` across the rounds: a rotation would always give the same one.
+    const before = new Set(rounds.map((order) => order[order.indexOf('library') - 1] ?? 'nothing'));
+    assert.ok(before.size >= 3, `library's predecessors: ${[...before].join(', ')}`);
   });
 });

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { PYTHON_DIR, pythonEnv, requireToolchain } from '../adapters/executorch/toolchain.js';
 import { createApp } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
-import { BENCH_PROMPT, median, type RunResult } from './measure.js';
+import { BENCH_PROMPT, median, roundOrder, type RunResult } from './measure.js';
 
 const run = promisify(execFile);
 const worker = fileURLToPath(new URL('./engine-worker.js', import.meta.url));
@@ -45,13 +45,12 @@ async function once(kind: Kind): Promise<RunResult> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunResult;
 }
 
-process.stderr.write(`prompt ${ids.length} tokens, ${maxTokens} answer tokens (greedy), ${runs} runs of each, rotating order\n`);
+process.stderr.write(`prompt ${ids.length} tokens, ${maxTokens} answer tokens (greedy), ${runs} runs of each, order shuffled every run\n`);
 const results: Record<Kind, RunResult[]> = { native: [], python: [], runner: [], llamacpp: [] };
 const ALL_KINDS: Kind[] = ['native', 'runner', 'python', 'llamacpp'];
 const kinds = process.env.BENCH_KINDS ? ALL_KINDS.filter((kind) => process.env.BENCH_KINDS!.split(',').includes(kind)) : ALL_KINDS;
 for (let i = 0; i < runs; i++) {
-  for (let k = 0; k < kinds.length; k++) {
-    const kind = kinds[(i + k) % kinds.length]!;
+  for (const kind of roundOrder(kinds, i)) {
     const result = await once(kind);
     results[kind].push(result);
     process.stderr.write(`  run ${i + 1} ${kind.padEnd(10)} decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s, ttft ${result.timeToFirstTokenMs.toFixed(0)} ms, load ${result.loadMs.toFixed(0)} ms\n`);

@@ -1,5 +1,5 @@
 // `npm run bench:speed`: one speed everywhere. The same prompt ids and greedy settings through every
-// entry point, each in a fresh process, rotating the order, with each path's ratio to its engine's
+// entry point, each in a fresh process, in a shuffled order every round, with each path's ratio to its engine's
 // reference: raw node-llama-cpp for the GGUF, ExecuTorch's own C++ runner for the .pte. The server
 // is measured at the client (first request and fifth). The machine's CPU is printed with it.
 import { execFile } from 'node:child_process';
@@ -12,7 +12,7 @@ import { PYTHON_DIR, pythonEnv, toolchainState } from '../adapters/executorch/to
 import { hostInfo } from '../adapters/system/host-info.js';
 import { createApp, DEFAULT_CONTEXT_SIZE } from '../app/composition.js';
 import { tokenizeConversation } from '../core/context-window.js';
-import { BENCH_PROMPT, median, medianInterval, type BenchSettings, type RunResult } from './measure.js';
+import { BENCH_PROMPT, median, medianInterval, roundOrder, type BenchSettings, type RunResult } from './measure.js';
 import { startServeProcess, streamAnswer } from './serve-process.js';
 
 const run = promisify(execFile);
@@ -105,12 +105,12 @@ if (executorch) {
 const only = process.env.BENCH_PATHS?.split(',').map((name) => name.trim()).filter(Boolean);
 const measures = only ? allMeasures.filter((measure) => measure.paths.some((path) => only.includes(path))) : allMeasures;
 process.stderr.write(`cpu ${host.cpu.model}, ${host.cpu.logicalCores} logical cores, ${host.cpu.features.join(' ')}\n`);
-process.stderr.write(`threads ${threads}, prompt ${promptTokens.length} tokens, up to ${maxTokens} answer tokens, greedy, ${runs} rounds, order rotating\n`);
+process.stderr.write(`threads ${threads}, prompt ${promptTokens.length} tokens, up to ${maxTokens} answer tokens, greedy, ${runs} rounds, order shuffled every round\n`);
 if (!executorch) process.stderr.write(`ExecuTorch paths skipped: ${pte ? `the toolchain is not ready (onboard setup executorch)` : `${PTE_ID} is not in the cache (onboard export -c configs/${PTE_ID}.yaml)`}\n`);
 const results = new Map<Path, RunResult[]>();
 for (let round = 0; round < runs; round++) {
-  for (let k = 0; k < measures.length; k++) {
-    for (const [path, result] of await measures[(round + k) % measures.length]!.run()) {
+  for (const measure of roundOrder(measures, round)) {
+    for (const [path, result] of await measure.run()) {
       results.set(path, [...(results.get(path) ?? []), result]);
       process.stderr.write(`  round ${round + 1} ${path.padEnd(15)} decode ${result.decodeTokensPerSecond.toFixed(1)} tok/s, prefill ${result.prefillTokensPerSecond.toFixed(0)} tok/s, ttft ${result.timeToFirstTokenMs.toFixed(1)} ms\n`);
     }

@@ -48,7 +48,7 @@ export function median(values: number[]): number {
  * A distribution-free 95% confidence interval for the median: the order statistics the binomial
  * distribution of "samples below the median" puts 95% between (normal approximation, as in
  * Conover's "Practical Nonparametric Statistics"). It needs no assumption about the noise, which
- * on a shared VM is neither normal nor symmetric; with fewer than 6 values it is the whole range.
+ * on a shared VM is neither normal nor symmetric; with fewer than 8 values it is the whole range.
  */
 export function medianInterval(values: number[]): [number, number] {
   const sorted = [...values].sort((a, b) => a - b);

@@ -1,3 +1,5 @@
+import { seededRandom } from '../core/logit-sampler.js';
+
 /** What one benchmark run reports; the same fields for onboard and the raw reference. */
 export interface RunResult {
   loadMs: number;
@@ -68,14 +70,7 @@ export function medianInterval(values: number[]): [number, number] {
  */
 export function roundOrder<T>(items: readonly T[], round: number): T[] {
   const order = [...items];
-  let state = (round + 1) * 0x9e3779b9;
-  const random = () => {
-    // mulberry32: small, fast and good enough to deal a few paths.
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = seededRandom(Math.imul(round + 1, 0x9e3779b9));
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];

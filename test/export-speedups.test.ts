@@ -56,6 +56,18 @@ describe('Python code generated when it is run (speedups.generate_code_when_run)
   });
 });
 
+describe("strict export's guards written without common-subexpression elimination (speedups.export_guards_without_cse)", () => {
+  it('still refuses a dynamic dimension the model specialises, exports a valid one to the same program, and puts dynamo\'s own pass back', () => {
+    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/guard_check.py')], {
+      encoding: 'utf8',
+      timeout: 180_000,
+      env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
+    });
+    assert.equal(script.status, 0, script.stderr);
+    assert.equal(script.stdout.trim().split('\n').at(-1), 'ok');
+  });
+});
+
 describe('smoothing before 8-bit activation quantization (python/onboard_executorch/smoothing.py)', () => {
   it('leaves the float model\'s logits and embedding as they were and narrows the outlier channels, on a random Llama with grouped-query attention', () => {
     const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/smoothing_check.py'), join(repoRoot, 'python')], { encoding: 'utf8', timeout: 120_000 });

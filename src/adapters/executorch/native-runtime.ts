@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rename, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { RuntimeMissingError } from '../../core/errors.js';
+import { InvalidOptionError, RuntimeMissingError } from '../../core/errors.js';
 import { pathExists } from '../files/file-checks.js';
 import { userCacheDir } from '../system/user-cache.js';
 import { removeQuietly } from '../models/files.js';
@@ -58,11 +60,39 @@ function addonSourceHash(): Promise<string> {
   return sourceHash;
 }
 
+/**
+ * The CPU the addon is compiled for (g++'s -march): `$ONBOARD_ADDON_MARCH` (for example
+ * `x86-64-v3` for any AVX2 machine, or `haswell`), else `native`, this machine's own instruction
+ * set, which gives the LLM kernels AVX-512 where the CPU has it.
+ */
+export function addonTarget(env: NodeJS.ProcessEnv = process.env): string {
+  const march = env.ONBOARD_ADDON_MARCH?.trim() || 'native';
+  if (!/^[a-z0-9][a-z0-9_.-]*$/i.test(march)) throw new InvalidOptionError('ONBOARD_ADDON_MARCH', `"${march}" is not a CPU name g++ takes (for example x86-64-v3, haswell, native)`);
+  return march;
+}
+
+/**
+ * A native build runs only on CPUs with the same instructions: one built on an AVX-512 machine
+ * stops with SIGILL on an AVX2 one that shares the folder (a network home, a container image).
+ * So its folder names the CPU: a hash of the model name and the instruction-set flags Linux lists.
+ */
+function cpuKey(march: string): string {
+  if (march !== 'native') return march;
+  const first = cpus()[0];
+  let flags = '';
+  try {
+    flags = /^flags\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';
+  } catch {
+    // not Linux: the model name alone
+  }
+  return `native-${createHash('sha256').update(`${first?.model ?? 'cpu'}|${flags}`).digest('hex').slice(0, 8)}`;
+}
+
 async function runtimePaths(env: NodeJS.ProcessEnv): Promise<{ version: string; executorchDir: string; addonPath: string }> {
   const version = executorchVersion();
   const dir = join(runtimeRoot(env), `executorch-${version}`);
-  // The Node ABI is in the name: a newer Node needs its own build of the addon.
-  const addonDir = join(dir, `addon-node${process.versions.modules}-${await addonSourceHash()}`);
+  // The Node ABI and the CPU are in the name: a newer Node or another CPU needs its own build.
+  const addonDir = join(dir, `addon-node${process.versions.modules}-${cpuKey(addonTarget(env))}-${await addonSourceHash()}`);
   return { version, executorchDir: join(dir, 'executorch'), addonPath: join(addonDir, ADDON_FILE) };
 }
 
@@ -101,7 +131,7 @@ export async function setupNativeRuntime(options: SetupRuntimeOptions): Promise<
   const dir = dirname(paths.executorchDir);
   await mkdir(dir, { recursive: true });
   if (!(await pathExists(join(paths.executorchDir, 'lib', RUNTIME_LIBRARIES[0]!)))) await extractRuntime(paths.version, paths.executorchDir, options.python ?? 'python3', options.log);
-  if (!(await pathExists(paths.addonPath))) await buildAddon(paths.executorchDir, paths.addonPath, options.log);
+  if (!(await pathExists(paths.addonPath))) await buildAddon(paths.executorchDir, paths.addonPath, addonTarget(env), options.log);
   const ready = await requireNativeRuntime(env);
   options.log(`native ExecuTorch runtime ${ready.version}: ${await sizeOf(ready.executorchDir)} MiB of libraries and headers in ${ready.executorchDir}`);
   return ready;
@@ -144,7 +174,7 @@ async function extractRuntime(version: string, destination: string, python: stri
   }
 }
 
-async function buildAddon(executorchDir: string, addonPath: string, log: (line: string) => void): Promise<void> {
+async function buildAddon(executorchDir: string, addonPath: string, march: string, log: (line: string) => void): Promise<void> {
   // node-gyp writes build/ beside binding.gyp, and an installed package may be read-only: build a copy.
   const work = `${dirname(addonPath)}.build-${process.pid}`;
   await removeQuietly(work);
@@ -158,9 +188,9 @@ async function buildAddon(executorchDir: string, addonPath: string, log: (line: 
     // target's path relative to the build, which must not climb out of it.
     await cp(dirname(require.resolve('node-addon-api/package.json')), join(work, 'node-addon-api'), { recursive: true });
     const addonApiTargets = join(work, 'node-addon-api', 'node_addon_api.gyp');
-    log(`building the ExecuTorch addon with node-gyp (g++; seconds to a minute)`);
+    log(`building the ExecuTorch addon for -march=${march} with node-gyp (g++; seconds to a minute)`);
     try {
-      await runCommand(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, `--executorch_dir=${executorchDir}`, `--node_addon_api_targets=${addonApiTargets}`, '-j', 'max'], { cwd: work });
+      await runCommand(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodeDir}`, `--executorch_dir=${executorchDir}`, `--node_addon_api_targets=${addonApiTargets}`, `--march=${march}`, '-j', 'max'], { cwd: work });
     } catch (error) {
       const { exitCode, tail, message } = error as CommandFailedError;
       if (exitCode === null) throw new RuntimeMissingError(`cannot run node-gyp: ${message}`);

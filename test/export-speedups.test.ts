@@ -1,6 +1,6 @@
 // onboard changes how ExecuTorch's exporter runs (python/onboard_executorch/speedups.py: shared
 // provenance records, no decomposition or retrace of a graph nothing changed, partitioned graphs
-// sorted in place), never what it makes. The same job, exported with and without those changes, gives the same bytes: a
+// sorted in place, code generated when run, guards without CSE, fewer garbage collections), never what it makes. The same job, exported with and without those changes, gives the same bytes: a
 // SYNTHETIC two-layer SmolLM2-shaped checkpoint, 8da8w like the default CPU export, so the
 // quantized linears, both XNNPACK partitioners and the fused attention ops are all on the path.
 import assert from 'node:assert/strict';
@@ -12,6 +12,17 @@ import { after, before, describe, it } from 'node:test';
 import { venvDir } from '../src/adapters/executorch/toolchain.js';
 import { repoRoot } from './helpers.js';
 import { EXPORT_TIMEOUT_MS, syntheticExport } from './synthetic-export.js';
+
+/** Runs one of test/python's checks in the toolchain's Python; its last line is its verdict. */
+function pythonCheck(script: string, args: string[] = [], timeout = 120_000): string[] {
+  const run = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python', script), ...args], {
+    encoding: 'utf8',
+    timeout,
+    env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
+  });
+  assert.equal(run.status, 0, run.stderr);
+  return run.stdout.trim().split('\n');
+}
 
 let scratch: string;
 before(async () => {
@@ -32,13 +43,7 @@ describe("the exporter's speedups", { timeout: 2 * EXPORT_TIMEOUT_MS }, () => {
 
 describe('the in-place sort of a partitioned graph', () => {
   it("leaves what torch's legalize_graph leaves, on 200 graphs scrambled out of order", () => {
-    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/sort_in_place.py'), '200'], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
-    });
-    assert.equal(script.status, 0, script.stderr);
-    const result = JSON.parse(script.stdout) as { trials: number; moved: number };
+    const result = JSON.parse(pythonCheck('sort_in_place.py', ['200']).join('\n')) as { trials: number; moved: number };
     assert.equal(result.trials, 200);
     assert.ok(result.moved > 200, `the scrambling moved nodes (${result.moved})`);
   });
@@ -46,33 +51,19 @@ describe('the in-place sort of a partitioned graph', () => {
 
 describe('Python code generated when it is run (speedups.generate_code_when_run)', () => {
   it('leaves a graph module that runs, shows, prints, pickles and copies its current graph, and exports to the same program', () => {
-    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/lazy_code.py')], {
-      encoding: 'utf8',
-      timeout: 120_000,
-      env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
-    });
-    assert.equal(script.status, 0, script.stderr);
-    assert.equal(script.stdout.trim().split('\n').at(-1), 'ok');
+    assert.equal(pythonCheck('lazy_code.py').at(-1), 'ok');
   });
 });
 
 describe("strict export's guards written without common-subexpression elimination (speedups.export_guards_without_cse)", () => {
   it('still refuses a dynamic dimension the model specialises, exports a valid one to the same program, and puts dynamo\'s own pass back', () => {
-    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/guard_check.py')], {
-      encoding: 'utf8',
-      timeout: 180_000,
-      env: { ...process.env, PYTHONPATH: join(repoRoot, 'python') },
-    });
-    assert.equal(script.status, 0, script.stderr);
-    assert.equal(script.stdout.trim().split('\n').at(-1), 'ok');
+    assert.equal(pythonCheck('guard_check.py', [], 180_000).at(-1), 'ok');
   });
 });
 
 describe('smoothing before 8-bit activation quantization (python/onboard_executorch/smoothing.py)', () => {
   it('leaves the float model\'s logits and embedding as they were and narrows the outlier channels, on a random Llama with grouped-query attention', () => {
-    const script = spawnSync(join(venvDir(), 'bin/python'), [join(repoRoot, 'test/python/smoothing_check.py'), join(repoRoot, 'python')], { encoding: 'utf8', timeout: 120_000 });
-    assert.equal(script.status, 0, script.stderr);
-    assert.equal(script.stdout.trim().split('\n').at(-1), 'ok');
+    assert.equal(pythonCheck('smoothing_check.py', [join(repoRoot, 'python')]).at(-1), 'ok');
   });
 
   it('runs in a real export from a Hugging Face directory: labelled in the manifest, and the program still agrees with the unsmoothed reference', { timeout: EXPORT_TIMEOUT_MS }, async () => {
